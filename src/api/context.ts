@@ -166,12 +166,11 @@ export function parseContext<A extends AgentName>(
   }
   const { context, conflicts } = normalizeContextKeys(raw as Record<string, unknown>);
   const errors = conflicts.map((c) => `${path}: ${c}`);
-  let schema: z.ZodType = CONTEXT_SCHEMAS[agent];
-  const provided = (options.provided ?? []).filter((k) => !(k in context));
+  const base: z.ZodObject = CONTEXT_SCHEMAS[agent];
+  let schema: z.ZodType = base;
+  const provided = (options.provided ?? []).filter((k) => k in base.shape && !(k in context));
   if (provided.length > 0) {
-    schema = (CONTEXT_SCHEMAS[agent] as z.ZodObject).partial(
-      Object.fromEntries(provided.map((k) => [k, true])) as never,
-    );
+    schema = base.partial(Object.fromEntries(provided.map((k) => [k, true])) as never);
   }
   const result = schema.safeParse(context);
   if (!result.success) errors.push(...formatIssues(result.error.issues, path));

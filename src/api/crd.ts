@@ -1,4 +1,6 @@
 // The CRDs, generated from the zod schemas: `npm run generate:crds` writes them to crds/.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { agentPlanSpec, agentPlanStatus } from './agentplan.ts';
@@ -52,13 +54,21 @@ export function toStructural(schema: JsonSchema): JsonSchema {
 
 const jsonSchema = (schema: z.ZodType) => toStructural(z.toJSONSchema(schema, { io: 'input' }) as JsonSchema);
 
-const printerColumn = (name: string, type: string, jsonPath: string, description: string, priority = 0) => ({
-  name,
-  type,
-  jsonPath,
-  description,
-  ...(priority ? { priority } : {}),
-});
+interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  description: string;
+  priority?: number;
+}
+
+const printerColumn = (
+  name: string,
+  type: string,
+  jsonPath: string,
+  description: string,
+  priority = 0,
+): PrinterColumn => ({ name, type, jsonPath, description, ...(priority ? { priority } : {}) });
 
 const AGE = printerColumn('Age', 'date', '.metadata.creationTimestamp', 'Time since the object was created.');
 
@@ -70,7 +80,7 @@ interface CrdInput {
   description: string;
   spec: z.ZodType;
   status: z.ZodType;
-  columns: object[];
+  columns: PrinterColumn[];
 }
 
 function crd(input: CrdInput) {
@@ -172,4 +182,14 @@ export function crdFiles(): Record<string, string> {
     'fractale.dev_agentplans.yaml': HEADER + stringify(agentPlanCrd(), { lineWidth: 0 }),
     'fractale.dev_agentsteps.yaml': HEADER + stringify(agentStepCrd(), { lineWidth: 0 }),
   };
+}
+
+/** The CRD files in `dir` that differ from what the schemas generate (missing files count). */
+export function crdDrift(dir: string): string[] {
+  return Object.entries(crdFiles())
+    .filter(([file, text]) => {
+      const path = join(dir, file);
+      return !existsSync(path) || readFileSync(path, 'utf8') !== text;
+    })
+    .map(([file]) => file);
 }

@@ -1,0 +1,219 @@
+// A model that answers from a YAML script: for tests, the demo and reproducible experiments.
+//
+//   responses:              # the first unused entry whose matchers all match answers, and is used up
+//     - agent: build        # optional; one of MODEL_AGENTS
+//       match: "LAMMPS"     # optional regular expression, searched for in the prompt
+//       text: |
+//         ```dockerfile
+//         FROM ubuntu:24.04
+//         ```
+//
+// Usage is an estimate (estimateTokens: about 4 characters per token), since no model counted anything.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { AGENT_NAMES } from '../api/index.ts';
+import { type ModelDeps, resolveDeps } from './retry.ts';
+import {
+  estimateTokens,
+  type GenerateRequest,
+  type Generation,
+  type LanguageModel,
+  ModelError,
+} from './types.ts';
+
+/** Who calls a model: the step agents plus the debug helper and the plan manager. */
+export const MODEL_AGENTS = [...AGENT_NAMES, 'debug', 'manager'] as const;
+export type ModelAgent = (typeof MODEL_AGENTS)[number];
+
+const scriptEntrySchema = z
+  .object({
+    agent: z.enum(MODEL_AGENTS).optional(),
+    match: z
+      .string()
+      .min(1)
+      .refine(
+        (source) => {
+          try {
+            new RegExp(source);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'not a valid regular expression' },
+      )
+      .optional(),
+    text: z.string().min(1, 'must not be empty'),
+  })
+  .strict();
+
+export const scriptSchema = z
+  .object({
+    responses: z.array(scriptEntrySchema),
+  })
+  .strict();
+
+export type Script = z.infer<typeof scriptSchema>;
+export type ScriptEntry = z.infer<typeof scriptEntrySchema>;
+
+/** Which entries are used up; persisted by the operator so a restart does not replay answers. */
+export interface ScriptState {
+  /** sha256 (hex, first 16) of the script's text, so state is never applied to another script. */
+  digest: string;
+  /** Indexes into `responses`, in the order they were used. */
+  consumed: number[];
+}
+
+const scriptStateSchema = z.object({
+  digest: z.string(),
+  consumed: z.array(z.number().int().nonnegative()),
+});
+
+export class ScriptError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScriptError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path
+        .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`))
+        .join('');
+      return `${path || '(top level)'}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Parses and validates a script; errors name the source and the offending field. */
+export function parseScript(text: string, source = 'script'): Script {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new ScriptError(`${source}: not valid YAML: ${(error as Error).message}`);
+  }
+  const parsed = scriptSchema.safeParse(data);
+  if (!parsed.success) throw new ScriptError(`${source}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+function preview(text: string, length = 80): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > length ? `${line.slice(0, length)}…` : line;
+}
+
+const PROVIDER = 'scripted';
+
+export class ScriptedModel implements LanguageModel {
+  readonly provider = PROVIDER;
+  readonly model: string;
+  readonly #entries: ScriptEntry[];
+  readonly #patterns: (RegExp | undefined)[];
+  readonly #digest: string;
+  #consumed: number[] = [];
+  readonly #deps: Required<ModelDeps>;
+
+  constructor(script: Script, options: { name?: string; digest: string }, deps: ModelDeps = {}) {
+    this.#entries = script.responses;
+    this.#patterns = script.responses.map((entry) => (entry.match ? new RegExp(entry.match) : undefined));
+    this.#digest = options.digest;
+    this.model = options.name ?? 'script';
+    this.#deps = resolveDeps(deps);
+  }
+
+  static fromYaml(
+    text: string,
+    options: { source?: string; name?: string } = {},
+    deps: ModelDeps = {},
+  ): ScriptedModel {
+    const script = parseScript(text, options.source);
+    return new ScriptedModel(script, { name: options.name, digest: digestOf(text) }, deps);
+  }
+
+  static fromFile(path: string, options: { name?: string } = {}, deps: ModelDeps = {}): ScriptedModel {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ScriptError(
+        `cannot read the model script ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+    return ScriptedModel.fromYaml(text, { source: path, name: options.name ?? basename(path) }, deps);
+  }
+
+  /** Entries not used yet. */
+  remaining(): number {
+    return this.#entries.length - this.#consumed.length;
+  }
+
+  exportState(): ScriptState {
+    return { digest: this.#digest, consumed: [...this.#consumed] };
+  }
+
+  /** Restores what an earlier process used; refuses state taken from a different script. */
+  importState(state: ScriptState): void {
+    const parsed = scriptStateSchema.safeParse(state);
+    if (!parsed.success) throw new ScriptError(`scripted model state: ${describeIssues(parsed.error)}`);
+    if (parsed.data.digest !== this.#digest) {
+      throw new ScriptError(
+        `scripted model state was saved for another script (digest ${parsed.data.digest}, this one is ${this.#digest})`,
+      );
+    }
+    const consumed = parsed.data.consumed;
+    const outOfRange = consumed.find((index) => index >= this.#entries.length);
+    if (outOfRange !== undefined) {
+      throw new ScriptError(
+        `scripted model state names response ${outOfRange}, but the script has ${this.#entries.length}`,
+      );
+    }
+    if (new Set(consumed).size !== consumed.length)
+      throw new ScriptError('scripted model state uses a response twice');
+    this.#consumed = [...consumed];
+  }
+
+  async generate(request: GenerateRequest): Promise<Generation> {
+    request.signal?.throwIfAborted();
+    const started = this.#deps.now();
+    // Chosen and marked synchronously, so concurrent calls never share an entry.
+    const used = new Set(this.#consumed);
+    const index = this.#entries.findIndex(
+      (entry, i) =>
+        !used.has(i) &&
+        (entry.agent === undefined || entry.agent === request.agent) &&
+        (this.#patterns[i]?.test(request.prompt) ?? true),
+    );
+    const entry = this.#entries[index];
+    if (index < 0 || !entry) {
+      throw new ModelError(
+        `no scripted response left for agent ${request.agent ?? '(none)'} (${this.remaining()} of ${this.#entries.length} unused) matching the prompt "${preview(request.prompt)}"`,
+        { kind: 'no-script-match', retryable: false, provider: PROVIDER, attempts: 1 },
+      );
+    }
+    this.#consumed.push(index);
+    const promptText = [
+      request.system ?? '',
+      ...(request.history ?? []).map((turn) => turn.text),
+      request.prompt,
+    ].join('');
+    const promptTokens = estimateTokens(promptText);
+    const outputTokens = estimateTokens(entry.text);
+    return {
+      text: entry.text,
+      usage: { promptTokens, outputTokens, totalTokens: promptTokens + outputTokens },
+      latencyMs: Math.max(0, Math.round(this.#deps.now() - started)),
+      attempts: 1,
+    };
+  }
+}
+
+function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}

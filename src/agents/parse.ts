@@ -1,0 +1,188 @@
+// Extraction of artifacts from model answers. Everything here reads untrusted text and never throws:
+// callers get the artifact or an error message that can be shown to the model as-is.
+
+export interface CodeBlock {
+  /** The fence's language tag in lower case, '' when the fence had none. */
+  language: string;
+  body: string;
+  /** The closing fence was missing (the answer was cut off or the model forgot it). */
+  unterminated: boolean;
+}
+
+const FENCE = /^([ \t]*)(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n]*$/;
+
+/** Every fenced block of a markdown answer, in order. An unclosed last fence runs to the end. */
+export function codeBlocks(text: string): CodeBlock[] {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const blocks: CodeBlock[] = [];
+  let open: { indent: number; fence: string; language: string; body: string[] } | undefined;
+  for (const line of lines) {
+    const match = FENCE.exec(line);
+    if (!open) {
+      if (match)
+        open = { indent: match[1]!.length, fence: match[2]!, language: match[3]!.toLowerCase(), body: [] };
+      continue;
+    }
+    const closes =
+      match && match[3] === '' && match[2]![0] === open.fence[0] && match[2]!.length >= open.fence.length;
+    if (closes) {
+      blocks.push({ language: open.language, body: trimBlock(open.body), unterminated: false });
+      open = undefined;
+    } else {
+      // A fence indented by a list indents its body too; take that indentation off.
+      open.body.push(line.replace(new RegExp(`^[ \\t]{0,${open.indent}}`), ''));
+    }
+  }
+  if (open) blocks.push({ language: open.language, body: trimBlock(open.body), unterminated: true });
+  return blocks;
+}
+
+const trimBlock = (lines: string[]) =>
+  lines
+    .join('\n')
+    .replace(/^\s*\n/, '')
+    .trimEnd();
+
+/** Language tags that mean the same artifact. */
+export const LANGUAGE_ALIASES: Record<string, readonly string[]> = {
+  dockerfile: ['dockerfile', 'docker', 'containerfile'],
+  yaml: ['yaml', 'yml'],
+  json: ['json', 'jsonc'],
+  bash: ['bash', 'sh', 'shell', 'zsh'],
+};
+
+export type ExtractResult = { ok: true; text: string; note?: string } | { ok: false; error: string };
+
+/**
+ * The artifact in a model answer: the block tagged with `language` (or an alias), else the first
+ * block with no tag, else the first block; with no fence at all, the whole answer when `looksLike`
+ * accepts it. An unterminated block is still used, with a note, because a cut-off answer is usually
+ * the artifact minus its last line and the checks that follow will say what is wrong with it.
+ */
+export function extractCodeBlock(
+  text: string,
+  language: string,
+  looksLike: (text: string) => boolean = () => false,
+): ExtractResult {
+  const blocks = codeBlocks(text).filter((b) => b.body.trim() !== '');
+  const names = LANGUAGE_ALIASES[language.toLowerCase()] ?? [language.toLowerCase()];
+  const chosen =
+    blocks.find((b) => names.includes(b.language)) ?? blocks.find((b) => b.language === '') ?? blocks[0];
+  if (chosen) {
+    return chosen.unterminated
+      ? { ok: true, text: chosen.body, note: 'the code block was not closed' }
+      : { ok: true, text: chosen.body };
+  }
+  const whole = text.trim();
+  if (whole && looksLike(whole)) return { ok: true, text: whole };
+  return {
+    ok: false,
+    error: whole
+      ? `The answer has no \`\`\`${language} code block. Answer with exactly one \`\`\`${language} block.`
+      : `The answer was empty. Answer with exactly one \`\`\`${language} block.`,
+  };
+}
+
+export type JsonResult<T = unknown> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Parses JSON from a model answer: a ```json block, any block, or the bare answer (also when prose
+ * surrounds one object or list). The error names the position so the model can repair its answer.
+ */
+export function parseJson(text: string): JsonResult {
+  const extracted = extractCodeBlock(text, 'json', () => true);
+  const candidate = extracted.ok ? extracted.text : text.trim();
+  const first = tryParse(candidate);
+  if (first.ok) return first;
+  // Prose around a bare JSON value: take the outermost brackets.
+  const start = candidate.search(/[[{]/);
+  const end = Math.max(candidate.lastIndexOf('}'), candidate.lastIndexOf(']'));
+  if (start >= 0 && end > start) {
+    const inner = tryParse(candidate.slice(start, end + 1));
+    if (inner.ok) return inner;
+  }
+  return {
+    ok: false,
+    error: candidate
+      ? `The answer is not valid JSON (${first.error}). Answer with one \`\`\`json block holding only the JSON.`
+      : 'The answer was empty. Answer with one ```json block holding only the JSON.',
+  };
+}
+
+function tryParse(text: string): JsonResult & { error?: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
+
+export const RETURN_TO_MANAGER = 'RETURN TO MANAGER';
+export const RETURN_TO_HUMAN = 'RETURN TO HUMAN';
+
+export interface DebugAdvice {
+  /** The advice with the directive lines taken out. */
+  advice: string;
+  returnToManager: boolean;
+  returnToHuman: boolean;
+  /** What the model asks the human, when it returns to one. */
+  question?: string;
+}
+
+export interface DebugDirectivesOptions {
+  allowReturnToManager: boolean;
+  allowReturnToHuman: boolean;
+}
+
+/**
+ * Reads the debug agent's answer. A directive only counts where it is allowed (a model may name one
+ * it was told it cannot use); when both appear, the human wins, since a person can also send the step
+ * back. The question is the text after `RETURN TO HUMAN` on its line, or the lines that follow, or
+ * the advice's last question.
+ */
+export function parseDebugAdvice(text: string, options: DebugDirectivesOptions): DebugAdvice {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const kept: string[] = [];
+  let sawManager = false;
+  let sawHuman = false;
+  let question = '';
+  let collecting = false;
+  for (const line of lines) {
+    const upper = line.toUpperCase();
+    if (upper.includes(RETURN_TO_HUMAN)) {
+      sawHuman = true;
+      const after = line.slice(upper.indexOf(RETURN_TO_HUMAN) + RETURN_TO_HUMAN.length);
+      question = after.replace(/^[\s:*_-]+/, '').trim();
+      collecting = question === '';
+      continue;
+    }
+    if (upper.includes(RETURN_TO_MANAGER)) {
+      sawManager = true;
+      const rest = line.replace(new RegExp(RETURN_TO_MANAGER, 'i'), '').replace(/^[\s:*_-]+$/, '');
+      if (rest.trim()) kept.push(rest.trim());
+      collecting = false;
+      continue;
+    }
+    if (collecting && line.trim()) {
+      question = question ? `${question} ${line.trim()}` : line.trim();
+      continue;
+    }
+    if (collecting && question) collecting = false;
+    kept.push(line);
+  }
+  const returnToHuman = sawHuman && options.allowReturnToHuman;
+  // A question the model may not put to a person is still part of its advice.
+  if (!returnToHuman && question) kept.push(question);
+  const advice = kept.join('\n').trim();
+  const returnToManager = !returnToHuman && sawManager && options.allowReturnToManager;
+  const result: DebugAdvice = { advice, returnToManager, returnToHuman };
+  if (returnToHuman) {
+    const lastQuestion = advice
+      .split(/(?<=[.?!])\s+/)
+      .filter((s) => s.trim().endsWith('?'))
+      .pop();
+    result.question =
+      question || lastQuestion?.trim() || 'The debug agent asked for help without a question.';
+  }
+  return result;
+}

@@ -1,0 +1,230 @@
+// A small JSON client over a KubeConfig. Objects stay plain JSON (client-node's typed APIs turn
+// timestamps into Dates, which would differ from what watches deliver); authentication, TLS and
+// proxies come from client-node's KubeConfig, exactly as its Watch uses them.
+import type { KubeConfig } from '@kubernetes/client-node';
+import fetch from 'node-fetch';
+import { type Resource, resourcePath } from './resources.ts';
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: OwnerReference[];
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface KubeList<T extends KubeObject = KubeObject> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+/** An API error, with the Status the server returned. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly code: number;
+  readonly reason: string;
+  readonly status: Record<string, unknown> | undefined;
+  constructor(code: number, reason: string, message: string, status?: Record<string, unknown>) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+    this.status = status;
+  }
+}
+
+export const isNotFound = (e: unknown) => e instanceof ApiError && e.code === 404;
+export const isConflict = (e: unknown) => e instanceof ApiError && e.code === 409 && e.reason === 'Conflict';
+export const isAlreadyExists = (e: unknown) =>
+  e instanceof ApiError && e.code === 409 && e.reason === 'AlreadyExists';
+
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  limit?: number;
+}
+
+export const FIELD_MANAGER = 'fractale';
+
+export class KubeClient {
+  readonly config: KubeConfig;
+  constructor(config: KubeConfig) {
+    this.config = config;
+  }
+
+  private server(): string {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return cluster.server.replace(/\/+$/, '');
+  }
+
+  /** Sends one request and returns the parsed JSON (or text for non-JSON replies). */
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    options: {
+      query?: Record<string, string | number | boolean | undefined>;
+      body?: unknown;
+      contentType?: string;
+      text?: boolean;
+    } = {},
+  ): Promise<T> {
+    const url = new URL(this.server() + path);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const init = await this.config.applyToFetchOptions({});
+    const headers: Record<string, string> = {
+      ...(init.headers as Record<string, string>),
+      Accept: 'application/json',
+    };
+    if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
+    const response = await fetch(url.toString(), {
+      ...init,
+      method,
+      headers,
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      let status: Record<string, unknown> | undefined;
+      try {
+        status = JSON.parse(text);
+      } catch {
+        status = undefined;
+      }
+      throw new ApiError(
+        response.status,
+        String(status?.['reason'] ?? response.statusText),
+        String(status?.['message'] ?? (text || response.statusText)),
+        status,
+      );
+    }
+    if (options.text) return text as T;
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>('GET', resourcePath(r, namespace, name));
+  }
+
+  /** Returns the object, or undefined when it does not exist. */
+  async find<T extends KubeObject>(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(r, namespace, name);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  list<T extends KubeObject>(
+    r: Resource,
+    namespace?: string,
+    options: ListOptions = {},
+  ): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>('GET', resourcePath(r, namespace), { query: { ...options } });
+  }
+
+  create<T extends KubeObject>(r: Resource, object: T): Promise<T> {
+    return this.request<T>('POST', resourcePath(r, object.metadata.namespace), {
+      body: object,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
+  replace<T extends KubeObject>(r: Resource, object: T): Promise<T> {
+    return this.request<T>('PUT', resourcePath(r, object.metadata.namespace, object.metadata.name), {
+      body: object,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
+  replaceStatus<T extends KubeObject>(r: Resource, object: T): Promise<T> {
+    return this.request<T>(
+      'PUT',
+      resourcePath(r, object.metadata.namespace, object.metadata.name, 'status'),
+      {
+        body: object,
+        query: { fieldManager: FIELD_MANAGER },
+      },
+    );
+  }
+
+  patch<T extends KubeObject>(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: { type?: PatchType; subresource?: 'status' } = {},
+  ): Promise<T> {
+    const type = options.type ?? 'merge';
+    return this.request<T>('PATCH', resourcePath(r, namespace, name, options.subresource), {
+      body,
+      contentType: PATCH_CONTENT_TYPES[type],
+      query: { fieldManager: FIELD_MANAGER, ...(type === 'apply' ? { force: true } : {}) },
+    });
+  }
+
+  /** Deletes with background propagation; a missing object is not an error. */
+  async delete(
+    r: Resource,
+    namespace: string | undefined,
+    name: string,
+    propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background',
+  ): Promise<boolean> {
+    try {
+      await this.request('DELETE', resourcePath(r, namespace, name), { body: { propagationPolicy } });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** A container's log, optionally only its tail. */
+  logs(
+    namespace: string,
+    pod: string,
+    options: { container?: string; tailLines?: number; limitBytes?: number } = {},
+  ): Promise<string> {
+    return this.request<string>('GET', `/api/v1/namespaces/${namespace}/pods/${pod}/log`, {
+      query: options,
+      text: true,
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_KANIKO_IMAGE, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('has sane defaults', () => {
+    const config = loadConfig({}, {});
+    expect(config).toMatchObject({
+      namespaces: [],
+      concurrency: 4,
+      provider: 'gemini',
+      kanikoImage: DEFAULT_KANIKO_IMAGE,
+      defaultMaxAttempts: 10,
+      defaultMaxRuntime: 600,
+      metricsPort: 8080,
+      healthPort: 8081,
+      leaderElect: true,
+      runServiceAccount: 'default',
+    });
+  });
+
+  it('reads the environment, and flags win over it', () => {
+    const env = {
+      FRACTALE_NAMESPACES: 'a, b',
+      FRACTALE_CONCURRENCY: '8',
+      FRACTALE_INSECURE_REGISTRY: 'true',
+      POD_NAMESPACE: 'ops',
+    };
+    const config = loadConfig({ concurrency: '2' }, env);
+    expect(config.namespaces).toEqual(['a', 'b']);
+    expect(config.concurrency).toBe(2);
+    expect(config.insecureRegistry).toBe(true);
+    expect(config.leaseNamespace).toBe('ops');
+  });
+
+  it.each([
+    [{ FRACTALE_CONCURRENCY: 'lots' }, /--concurrency \(FRACTALE_CONCURRENCY\)/],
+    [{ FRACTALE_PROVIDER: 'claude' }, /--provider \(FRACTALE_PROVIDER\)/],
+    [{ FRACTALE_METRICS_PORT: '70000' }, /--metrics-port \(FRACTALE_METRICS_PORT\)/],
+    [
+      { FRACTALE_API_KEY_SECRET: 'Bad Name' },
+      /--api-key-secret \(FRACTALE_API_KEY_SECRET\): must be a Secret name/,
+    ],
+    [
+      { FRACTALE_PROVIDER: 'scripted' },
+      /--script \(FRACTALE_SCRIPT\): the scripted provider needs a script file/,
+    ],
+    [{ FRACTALE_LEADER_ELECT: 'maybe' }, /--leader-elect \(FRACTALE_LEADER_ELECT\)/],
+  ])('refuses %o naming the flag and the variable', (env, message) => {
+    expect(() => loadConfig({}, env)).toThrow(ConfigError);
+    expect(() => loadConfig({}, env)).toThrow(message);
+  });
+});

@@ -1,0 +1,115 @@
+// The operator's configuration, from flags and environment (flags win), validated at start-up so a
+// mistake is reported once, clearly, instead of surfacing later as a failed reconcile.
+import { z } from 'zod';
+import { formatIssues } from '../api/context.ts';
+
+/** The Kaniko image builds run by default: Chainguard's maintained fork (Google archived Kaniko in June 2025). */
+export const DEFAULT_KANIKO_IMAGE = 'cgr.dev/chainguard/kaniko:latest';
+
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+]);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const port = int(0, 65535);
+
+export const operatorConfig = z.object({
+  namespaces: z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+    .default([])
+    .describe('namespaces to watch; all when empty'),
+  concurrency: int(1, 1000).default(4),
+  provider: z.enum(['gemini', 'openai', 'scripted']).default('gemini'),
+  model: z.string().min(1).optional(),
+  script: z.string().min(1).optional(),
+  apiKeySecret: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[-._a-zA-Z0-9]+)?$/, {
+      message: 'must be a Secret name, optionally with a key: "gemini" or "gemini:api-key"',
+    })
+    .optional(),
+  baseUrl: z.string().url().optional(),
+  kanikoImage: z.string().min(1).default(DEFAULT_KANIKO_IMAGE),
+  registry: z.string().min(1).optional(),
+  insecureRegistry: bool.default(false),
+  pushSecret: z.string().min(1).optional(),
+  runServiceAccount: z.string().min(1).default('default'),
+  fluxValidatorImage: z.string().min(1).optional(),
+  defaultMaxAttempts: int(1, 100).default(10),
+  defaultMaxRuntime: int(1, 7 * 24 * 3600).default(600),
+  metricsPort: port.default(8080),
+  healthPort: port.default(8081),
+  leaderElect: bool.default(true),
+  leaseNamespace: z.string().min(1).default('default'),
+  leaseName: z.string().min(1).default('fractale-operator'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  resyncSeconds: int(0, 86400).default(300),
+});
+export type OperatorConfig = z.infer<typeof operatorConfig>;
+
+/** Environment variables for each setting; the chart sets these. */
+export const ENV: Record<keyof OperatorConfig, string> = {
+  namespaces: 'FRACTALE_NAMESPACES',
+  concurrency: 'FRACTALE_CONCURRENCY',
+  provider: 'FRACTALE_PROVIDER',
+  model: 'FRACTALE_MODEL',
+  script: 'FRACTALE_SCRIPT',
+  apiKeySecret: 'FRACTALE_API_KEY_SECRET',
+  baseUrl: 'FRACTALE_MODEL_BASE_URL',
+  kanikoImage: 'FRACTALE_KANIKO_IMAGE',
+  registry: 'FRACTALE_REGISTRY',
+  insecureRegistry: 'FRACTALE_INSECURE_REGISTRY',
+  pushSecret: 'FRACTALE_PUSH_SECRET',
+  runServiceAccount: 'FRACTALE_RUN_SERVICE_ACCOUNT',
+  fluxValidatorImage: 'FRACTALE_FLUX_VALIDATOR_IMAGE',
+  defaultMaxAttempts: 'FRACTALE_DEFAULT_MAX_ATTEMPTS',
+  defaultMaxRuntime: 'FRACTALE_DEFAULT_MAX_RUNTIME',
+  metricsPort: 'FRACTALE_METRICS_PORT',
+  healthPort: 'FRACTALE_HEALTH_PORT',
+  leaderElect: 'FRACTALE_LEADER_ELECT',
+  leaseNamespace: 'FRACTALE_LEASE_NAMESPACE',
+  leaseName: 'FRACTALE_LEASE_NAME',
+  logLevel: 'FRACTALE_LOG_LEVEL',
+  resyncSeconds: 'FRACTALE_RESYNC_SECONDS',
+};
+
+/** The flag for a setting: camelCase → --kebab-case. */
+export const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Builds the configuration from flags (already parsed, camelCase keys) over the environment.
+ * Errors name both the flag and the variable.
+ */
+export function loadConfig(
+  flags: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): OperatorConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [key, variable] of Object.entries(ENV)) {
+    const value = flags[key] ?? env[variable];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  if (raw['leaseNamespace'] === undefined && env['POD_NAMESPACE'])
+    raw['leaseNamespace'] = env['POD_NAMESPACE'];
+  const result = operatorConfig.safeParse(raw);
+  if (!result.success) {
+    const lines = formatIssues(result.error.issues).map((line) => {
+      const key = line.split(':')[0]!;
+      const variable = ENV[key as keyof OperatorConfig];
+      return variable ? `${flagOf(key)} (${variable}): ${line.slice(key.length + 2)}` : line;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.map((l) => `  * ${l}`).join('\n')}`);
+  }
+  const config = result.data;
+  if (config.provider === 'scripted' && !config.script) {
+    throw new ConfigError(
+      `invalid configuration:\n  * ${flagOf('script')} (${ENV.script}): the scripted provider needs a script file`,
+    );
+  }
+  return config;
+}

@@ -1,0 +1,50 @@
+// Structured logs: JSON by default (for log collectors), pretty on a terminal. Secrets are redacted
+// by key wherever they appear, as a second line of defence: the code never logs them on purpose.
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export const REDACTED_KEYS = [
+  'apiKey',
+  'api_key',
+  'authorization',
+  'Authorization',
+  'token',
+  'password',
+  'x-goog-api-key',
+  '*.apiKey',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.headers["x-goog-api-key"]',
+  '*.token',
+  '*.password',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  pretty?: boolean;
+  destination?: pino.DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  const base: pino.LoggerOptions = {
+    level: options.level ?? 'info',
+    base: undefined,
+    redact: { paths: REDACTED_KEYS, censor: '[redacted]' },
+  };
+  if (options.destination) return pino(base, options.destination);
+  if (pretty) {
+    return pino({
+      ...base,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' },
+      },
+    });
+  }
+  return pino(base);
+}
+
+/** A logger that drops everything, for tests and library use. */
+export const silentLogger = (): Logger => pino({ level: 'silent' });

@@ -1,0 +1,338 @@
+// The controller runtime against the simulated API server: informers, controllers, leader election.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
+import { RESOURCES } from '../../src/kube/resources.ts';
+import { Controller } from '../../src/runtime/controller.ts';
+import { Informer } from '../../src/runtime/informer.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import { Manager } from '../../src/runtime/manager.ts';
+import { BackgroundTasks } from '../../src/runtime/tasks.ts';
+import { LogStore } from '../../src/sim/logs.ts';
+import { startApiServer } from '../../src/sim/server/index.ts';
+import { Store } from '../../src/sim/store.ts';
+import { eventually, kubeConfigFor } from '../helpers/kubeconfig.ts';
+import { type CuttableProxy, startProxy } from '../helpers/proxy.ts';
+
+let store: Store;
+let server: Awaited<ReturnType<typeof startApiServer>>;
+let proxy: CuttableProxy;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  store = new Store({ watchWindow: 50 });
+  server = await startApiServer({ store, logs: new LogStore(), port: 0 });
+  proxy = await startProxy(server.url);
+});
+afterAll(async () => {
+  await proxy.close();
+  await server.close();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const configMap = (namespace: string, name: string, data: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace },
+  data,
+});
+
+let nsCounter = 0;
+async function freshNamespace(client: KubeClient): Promise<string> {
+  const name = `rt-${++nsCounter}`;
+  await client.create(RESOURCES.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  return name;
+}
+
+describe('informer and controller', () => {
+  it('a toy reconciler sees create, update and delete', async () => {
+    const kc = kubeConfigFor(server.url);
+    const client = new KubeClient(kc);
+    const namespace = await freshNamespace(client);
+    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace });
+    const seen: string[] = [];
+    const controller = new Controller({
+      name: 'toy',
+      primary: informer,
+      concurrency: 2,
+      logger: silentLogger(),
+      reconcile: async (key) => {
+        const [ns, name] = key.split('/');
+        const object = informer.get(ns, name!);
+        seen.push(object ? `${name}=${(object['data'] as Record<string, string>)['v']}` : `${name} gone`);
+      },
+    });
+    cleanups.push(
+      () => informer.stop(),
+      () => controller.stop(),
+    );
+    await informer.start();
+    await controller.start();
+    await client.create(RESOURCES.configMaps, configMap(namespace, 'a', { v: '1' }));
+    await eventually(() => seen.includes('a=1'));
+    await client.patch(RESOURCES.configMaps, namespace, 'a', { data: { v: '2' } });
+    await eventually(() => seen.includes('a=2'));
+    await client.delete(RESOURCES.configMaps, namespace, 'a');
+    await eventually(() => seen.includes('a gone'));
+    expect(seen).toEqual(['a=1', 'a=2', 'a gone']);
+  });
+
+  it('a watch dropped by the connection loses no event', async () => {
+    const kc = kubeConfigFor(proxy.url);
+    const client = new KubeClient(kubeConfigFor(server.url));
+    const namespace = await freshNamespace(client);
+    const informer = new Informer(kc, {
+      resource: RESOURCES.configMaps,
+      namespace,
+      backoffMs: { base: 5, max: 50 },
+    });
+    const events: string[] = [];
+    informer.on((event, object) => events.push(`${event}:${object.metadata.name}`));
+    cleanups.push(() => informer.stop());
+    await informer.start();
+    for (let round = 0; round < 5; round++) {
+      proxy.cutAll();
+      // Writes while the watch is down, and right after it comes back.
+      await client.create(RESOURCES.configMaps, configMap(namespace, `c${round}`));
+    }
+    await client.delete(RESOURCES.configMaps, namespace, 'c0');
+    await eventually(() => informer.list().length === 4 && events.includes('delete:c0'));
+    expect(events.filter((e) => e.startsWith('add')).sort()).toEqual([
+      'add:c0',
+      'add:c1',
+      'add:c2',
+      'add:c3',
+      'add:c4',
+    ]);
+    expect(informer.stats.watches).toBeGreaterThan(1);
+  });
+
+  it('recovers from 410 Gone by listing again, and reports what changed meanwhile', async () => {
+    const kc = kubeConfigFor(proxy.url);
+    const client = new KubeClient(kubeConfigFor(server.url));
+    const namespace = await freshNamespace(client);
+    await client.create(RESOURCES.configMaps, configMap(namespace, 'old'));
+    const informer = new Informer(kc, {
+      resource: RESOURCES.configMaps,
+      namespace,
+      backoffMs: { base: 200, max: 200 },
+    });
+    const events: string[] = [];
+    informer.on((event, object) => events.push(`${event}:${object.metadata.name}`));
+    cleanups.push(() => informer.stop());
+    await informer.start();
+    expect(informer.stats.lists).toBe(1);
+    // Cut the watch and write more than the server's watch window while the informer waits to
+    // reconnect, so its resourceVersion has expired when it comes back.
+    proxy.cutAll();
+    await client.delete(RESOURCES.configMaps, namespace, 'old');
+    for (let i = 0; i < 60; i++) await client.create(RESOURCES.configMaps, configMap(namespace, `n${i}`));
+    await eventually(() => informer.list().length === 60, 8000);
+    expect(informer.stats.lists).toBeGreaterThanOrEqual(2);
+    expect(events).toContain('delete:old');
+    expect(informer.get(namespace, 'old')).toBeUndefined();
+  });
+
+  it('200 keys waiting on a slow model call run up to the limit at once, never a key twice at once', async () => {
+    const kc = kubeConfigFor(server.url);
+    const client = new KubeClient(kc);
+    const namespace = await freshNamespace(client);
+    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace });
+    const limit = 16;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const running = new Set<string>();
+    let overlaps = 0;
+    const reconciled = new Set<string>();
+    const slowModelCall = () => new Promise((r) => setTimeout(r, 25));
+    const controller = new Controller({
+      name: 'slow',
+      primary: informer,
+      concurrency: limit,
+      logger: silentLogger(),
+      reconcile: async (key) => {
+        if (running.has(key)) overlaps++;
+        running.add(key);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await slowModelCall();
+        inFlight--;
+        running.delete(key);
+        reconciled.add(key);
+      },
+    });
+    cleanups.push(
+      () => informer.stop(),
+      () => controller.stop(),
+    );
+    await informer.start();
+    await controller.start();
+    const started = Date.now();
+    for (let i = 0; i < 200; i++) await client.create(RESOURCES.configMaps, configMap(namespace, `k${i}`));
+    // Touch every key again while its first reconcile may still run.
+    for (let i = 0; i < 200; i += 3)
+      await client.patch(RESOURCES.configMaps, namespace, `k${i}`, { data: { x: '1' } });
+    await eventually(() => reconciled.size === 200, 20_000);
+    await controller.queue.whenIdle();
+    expect(maxInFlight).toBe(limit);
+    expect(overlaps).toBe(0);
+    // One after another would take 200 × 25 ms = 5 s at the least.
+    expect(Date.now() - started).toBeLessThan(200 * 25);
+  });
+
+  it('a model call in flight is started once however often its key is reconciled', async () => {
+    let calls = 0;
+    const settled: string[] = [];
+    const tasks = new BackgroundTasks((key) => settled.push(key));
+    const call = () => {
+      calls++;
+      return new Promise<string>((r) => setTimeout(() => r('answer'), 20));
+    };
+    for (let i = 0; i < 5; i++) expect(tasks.ensure('ns/a', 'attempt-1', call).state).toBe('running');
+    await eventually(() => settled.length === 1);
+    expect(tasks.get<string>('ns/a', 'attempt-1')).toMatchObject({ state: 'done', value: 'answer' });
+    expect(calls).toBe(1);
+  });
+
+  it('a failing reconcile is retried with growing delays', async () => {
+    const kc = kubeConfigFor(server.url);
+    const client = new KubeClient(kc);
+    const namespace = await freshNamespace(client);
+    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace });
+    const times: number[] = [];
+    const controller = new Controller({
+      name: 'failing',
+      primary: informer,
+      concurrency: 1,
+      backoffMs: { base: 10, max: 1000 },
+      logger: silentLogger(),
+      reconcile: async () => {
+        times.push(performance.now());
+        if (times.length < 5) throw new Error('the cluster said no');
+      },
+    });
+    cleanups.push(
+      () => informer.stop(),
+      () => controller.stop(),
+    );
+    await informer.start();
+    await controller.start();
+    await client.create(RESOURCES.configMaps, configMap(namespace, 'x'));
+    await eventually(() => times.length === 5, 5000);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(9);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1]! * 1.5);
+  });
+});
+
+describe('leader election', () => {
+  it('two managers with one Lease elect one leader, and the other takes over when it stops', async () => {
+    const kc = kubeConfigFor(server.url);
+    const client = new KubeClient(kc);
+    const namespace = await freshNamespace(client);
+    const reconciledBy = new Map<string, Set<string>>();
+    const make = (identity: string) => {
+      const manager = new Manager({
+        kubeConfig: kc,
+        logger: silentLogger(),
+        namespaces: [namespace],
+        leaderElection: {
+          namespace,
+          name: 'fractale-test',
+          identity,
+          leaseDurationMs: 1000,
+          renewDeadlineMs: 700,
+          retryPeriodMs: 100,
+        },
+      });
+      const informer = manager.informer(RESOURCES.configMaps);
+      manager.add(
+        new Controller({
+          name: `c-${identity}`,
+          primary: informer,
+          concurrency: 2,
+          logger: silentLogger(),
+          reconcile: async (key) => {
+            if (!reconciledBy.has(identity)) reconciledBy.set(identity, new Set());
+            reconciledBy.get(identity)!.add(key);
+          },
+        }),
+      );
+      return manager;
+    };
+    const a = make('a');
+    const b = make('b');
+    cleanups.push(
+      () => a.stop(),
+      () => b.stop(),
+    );
+    await a.start();
+    await b.start();
+    await eventually(() => a.isLeader || b.isLeader);
+    // Both keep competing for a while: exactly one leads the whole time.
+    for (let i = 0; i < 10; i++) {
+      expect(Number(a.isLeader) + Number(b.isLeader)).toBe(1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const [leader, follower, followerId] = a.isLeader ? [a, b, 'b'] : [b, a, 'a'];
+    await client.create(RESOURCES.configMaps, configMap(namespace, 'one'));
+    await eventually(() => [...reconciledBy.values()].some((keys) => keys.has(`${namespace}/one`)));
+    expect(reconciledBy.get(followerId)).toBeUndefined();
+    const stoppedAt = Date.now();
+    await leader.stop();
+    await eventually(() => follower.isLeader, 3000);
+    // Released on a graceful stop, so the takeover does not wait for the lease to expire.
+    expect(Date.now() - stoppedAt).toBeLessThan(1000);
+    await client.create(RESOURCES.configMaps, configMap(namespace, 'two'));
+    await eventually(() => reconciledBy.get(followerId)?.has(`${namespace}/two`));
+    const lease = await client.get<
+      KubeObject & { spec: { holderIdentity: string; leaseTransitions: number } }
+    >(RESOURCES.leases, namespace, 'fractale-test');
+    expect(lease.spec.holderIdentity).toBe(followerId);
+  });
+
+  it('a leader that dies without releasing is replaced once its lease expires', async () => {
+    const kc = kubeConfigFor(server.url);
+    const client = new KubeClient(kc);
+    const namespace = await freshNamespace(client);
+    const now = new Date().toISOString().replace('Z', '000Z');
+    // A lease held by a replica that is gone: it was renewed once and never again.
+    await client.create(RESOURCES.leases, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'fractale-test', namespace },
+      spec: {
+        holderIdentity: 'dead',
+        leaseDurationSeconds: 1,
+        renewTime: now,
+        acquireTime: now,
+        leaseTransitions: 0,
+      },
+    });
+    const manager = new Manager({
+      kubeConfig: kc,
+      logger: silentLogger(),
+      namespaces: [namespace],
+      leaderElection: {
+        namespace,
+        name: 'fractale-test',
+        identity: 'new',
+        leaseDurationMs: 1000,
+        renewDeadlineMs: 700,
+        retryPeriodMs: 100,
+      },
+    });
+    cleanups.push(() => manager.stop());
+    const started = Date.now();
+    await manager.start();
+    await eventually(() => manager.isLeader, 4000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const lease = await client.get<KubeObject & { spec: { leaseTransitions: number } }>(
+      RESOURCES.leases,
+      namespace,
+      'fractale-test',
+    );
+    expect(lease.spec.leaseTransitions).toBe(1);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * Container logs of simulated pods: the kubelet side appends text, the API server's `pods/log`
+ * handler reads it and follows it until the container ends.
+ */
+
+interface ContainerLog {
+  text: string;
+  started: boolean;
+  ended: boolean;
+  followers: Set<{ onData: (chunk: string) => void; onEnd: () => void }>;
+}
+
+export class LogStore {
+  private readonly logs = new Map<string, ContainerLog>();
+
+  private key(namespace: string, pod: string, container: string): string {
+    return `${namespace}/${pod}/${container}`;
+  }
+
+  private entry(namespace: string, pod: string, container: string): ContainerLog {
+    const key = this.key(namespace, pod, container);
+    let log = this.logs.get(key);
+    if (!log) {
+      log = { text: '', started: false, ended: false, followers: new Set() };
+      this.logs.set(key, log);
+    }
+    return log;
+  }
+
+  append(namespace: string, pod: string, container: string, text: string): void {
+    const log = this.entry(namespace, pod, container);
+    // A restarted container writes again after it ended.
+    log.started = true;
+    log.ended = false;
+    log.text += text;
+    for (const f of [...log.followers]) f.onData(text);
+  }
+
+  /** The container stopped: followers end. */
+  end(namespace: string, pod: string, container: string): void {
+    const log = this.entry(namespace, pod, container);
+    log.started = true;
+    log.ended = true;
+    for (const f of [...log.followers]) f.onEnd();
+    log.followers.clear();
+  }
+
+  read(namespace: string, pod: string, container: string): string {
+    return this.logs.get(this.key(namespace, pod, container))?.text ?? '';
+  }
+
+  /** Whether the container has written anything or ended (so it has started). */
+  has(namespace: string, pod: string, container: string): boolean {
+    return this.logs.get(this.key(namespace, pod, container))?.started ?? false;
+  }
+
+  ended(namespace: string, pod: string, container: string): boolean {
+    return this.logs.get(this.key(namespace, pod, container))?.ended ?? false;
+  }
+
+  /** Calls onData for text appended from now on; onEnd when the container ends (at once if it has). */
+  follow(
+    namespace: string,
+    pod: string,
+    container: string,
+    onData: (chunk: string) => void,
+    onEnd: () => void,
+  ): () => void {
+    const log = this.entry(namespace, pod, container);
+    if (log.ended) {
+      onEnd();
+      return () => {};
+    }
+    const follower = { onData, onEnd };
+    log.followers.add(follower);
+    return () => {
+      log.followers.delete(follower);
+    };
+  }
+
+  /** The pod is gone: its logs go and followers end. */
+  delete(namespace: string, pod: string): void {
+    const prefix = `${namespace}/${pod}/`;
+    for (const [key, log] of this.logs) {
+      if (!key.startsWith(prefix)) continue;
+      for (const f of [...log.followers]) f.onEnd();
+      this.logs.delete(key);
+    }
+  }
+}

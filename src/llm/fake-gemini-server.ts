@@ -19,8 +19,8 @@ export interface GeminiUsageMetadata {
 }
 
 export type FakeGeminiBehavior =
-  /** 200 with one candidate; usage defaults to estimates from the request and the text. */
-  | { type: 'text'; text: string; usage?: GeminiUsageMetadata; finishReason?: string }
+  /** 200 with one candidate; usage defaults to estimates from the request and the text, null leaves it out. */
+  | { type: 'text'; text: string; usage?: GeminiUsageMetadata | null; finishReason?: string }
   /** 429 RESOURCE_EXHAUSTED, with a Retry-After header and a google.rpc.RetryInfo detail when given. */
   | { type: 'rate-limited'; retryAfterSeconds?: number }
   /** Any HTTP error status with Google's error body (500, 502, 503, 504, 400, 403, ...). */
@@ -143,11 +143,15 @@ export async function startFakeGeminiServer(options: FakeGeminiOptions = {}): Pr
               index: 0,
             },
           ],
-          usageMetadata: behavior.usage ?? {
-            promptTokenCount,
-            candidatesTokenCount,
-            totalTokenCount: promptTokenCount + candidatesTokenCount,
-          },
+          ...(behavior.usage === null
+            ? {}
+            : {
+                usageMetadata: behavior.usage ?? {
+                  promptTokenCount,
+                  candidatesTokenCount,
+                  totalTokenCount: promptTokenCount + candidatesTokenCount,
+                },
+              }),
           modelVersion: recorded.model,
         });
         return;

@@ -18,8 +18,8 @@ export interface OpenAIUsage {
 }
 
 export type FakeOpenAIBehavior =
-  /** 200 with one choice; usage defaults to estimates from the messages and the text. */
-  | { type: 'text'; text: string; usage?: OpenAIUsage; finishReason?: string }
+  /** 200 with one choice; usage defaults to estimates from the messages and the text, null leaves it out. */
+  | { type: 'text'; text: string; usage?: OpenAIUsage | null; finishReason?: string }
   /** 429 with Retry-After (seconds) and retry-after-ms headers when given. */
   | { type: 'rate-limited'; retryAfterSeconds?: number }
   /** Any HTTP error status with OpenAI's error body. */
@@ -82,13 +82,13 @@ export async function startFakeOpenAIServer(options: FakeOpenAIOptions = {}): Pr
       case 'text': {
         const prompt_tokens = estimateTokens((recorded.body.messages ?? []).map((m) => m.content).join(''));
         const completion_tokens = estimateTokens(behavior.text);
+        const usage =
+          behavior.usage === undefined
+            ? { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens }
+            : behavior.usage;
         sendJson(res, 200, {
           ...choice(behavior.text, behavior.finishReason ?? 'stop'),
-          usage: behavior.usage ?? {
-            prompt_tokens,
-            completion_tokens,
-            total_tokens: prompt_tokens + completion_tokens,
-          },
+          ...(usage ? { usage } : {}),
         });
         return;
       }

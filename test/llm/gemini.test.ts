@@ -84,6 +84,13 @@ describe('gemini provider', () => {
     expect(sent.body.systemInstruction?.parts).toEqual([{ text: 'You write Dockerfiles.' }]);
   });
 
+  it('estimates usage (about 4 characters a token) when the response carries none', async () => {
+    server.enqueue({ type: 'text', text: 'y'.repeat(40), usage: null });
+    const { gemini } = model();
+    const generation = await gemini.generate({ prompt: 'p'.repeat(60), system: 's'.repeat(20) });
+    expect(generation.usage).toEqual({ promptTokens: 20, outputTokens: 10, totalTokens: 30 });
+  });
+
   it('uses the configured model name', async () => {
     server.enqueue({ type: 'text', text: 'ok' });
     const { gemini } = model({ model: 'gemini-2.5-flash' });

@@ -1,0 +1,185 @@
+// The scripted provider: answers from a YAML file, in order, filtered by agent and prompt.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createModel,
+  isModelError,
+  ModelConfigError,
+  ScriptError,
+  ScriptedModel,
+} from '../../src/llm/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'fractale-scripted-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function scriptFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const LAMMPS_SCRIPT = `
+responses:
+  - agent: build
+    text: |
+      \`\`\`dockerfile
+      FROM ubuntu:24.04
+      \`\`\`
+  - agent: debug
+    match: "cmake: not found"
+    text: Install cmake with apt-get before building.
+  - agent: build
+    match: "Install cmake"
+    text: |
+      \`\`\`dockerfile
+      FROM ubuntu:24.04
+      RUN apt-get update && apt-get install -y cmake
+      \`\`\`
+  - agent: kubernetes-job
+    text: "kind: Job"
+  - text: answer for anyone
+`;
+
+describe('scripted provider', () => {
+  it('answers in order, choosing by agent and by the prompt', async () => {
+    const model = ScriptedModel.fromYaml(LAMMPS_SCRIPT);
+    const first = await model.generate({ agent: 'build', prompt: 'Write a Dockerfile for LAMMPS' });
+    expect(first.text).toContain('FROM ubuntu:24.04');
+    expect(first.text).not.toContain('cmake');
+    expect(first.attempts).toBe(1);
+
+    // The debug entry is skipped by the build agent, and only matches prompts naming the error.
+    const debug = await model.generate({
+      agent: 'debug',
+      prompt: 'The build failed: /bin/sh: cmake: not found',
+    });
+    expect(debug.text).toBe('Install cmake with apt-get before building.');
+
+    const second = await model.generate({
+      agent: 'build',
+      prompt: 'Advice: Install cmake with apt-get first',
+    });
+    expect(second.text).toContain('apt-get install -y cmake');
+
+    expect((await model.generate({ agent: 'kubernetes-job', prompt: 'Write a Job' })).text).toBe('kind: Job');
+    // An entry without agent answers any agent.
+    expect((await model.generate({ agent: 'manager', prompt: 'What next?' })).text).toBe('answer for anyone');
+    expect(model.remaining()).toBe(0);
+  });
+
+  it('lets a later entry answer first when an earlier one does not match, without using the earlier one', async () => {
+    const model = ScriptedModel.fromYaml(LAMMPS_SCRIPT);
+    const job = await model.generate({ agent: 'kubernetes-job', prompt: 'Write a Job' });
+    expect(job.text).toBe('kind: Job');
+    expect(model.exportState().consumed).toEqual([3]);
+    const build = await model.generate({ agent: 'build', prompt: 'Write a Dockerfile' });
+    expect(build.text).not.toContain('cmake');
+    expect(model.exportState().consumed).toEqual([3, 0]);
+  });
+
+  it('fails with no-script-match naming the agent and the start of the prompt', async () => {
+    const model = ScriptedModel.fromYaml('responses:\n  - agent: build\n    text: FROM alpine\n');
+    await model.generate({ agent: 'build', prompt: 'one' });
+    const error = await model
+      .generate({
+        agent: 'build',
+        prompt: `Write a Dockerfile for LAMMPS ${'with many details '.repeat(20)}`,
+      })
+      .catch((e: unknown) => e);
+    expect(isModelError(error)).toBe(true);
+    if (!isModelError(error)) return;
+    expect(error.kind).toBe('no-script-match');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('agent build');
+    expect(error.message).toContain('"Write a Dockerfile for LAMMPS with many details');
+    expect(error.message.length).toBeLessThan(250);
+
+    const wrongAgent = await ScriptedModel.fromYaml('responses:\n  - agent: build\n    text: FROM alpine\n')
+      .generate({ agent: 'cost', prompt: 'Estimate' })
+      .catch((e: unknown) => e);
+    expect(isModelError(wrongAgent) && wrongAgent.kind).toBe('no-script-match');
+  });
+
+  it('estimates usage at about 4 characters a token', async () => {
+    const model = ScriptedModel.fromYaml(`responses:\n  - text: "${'a'.repeat(40)}"\n`);
+    const generation = await model.generate({
+      prompt: 'p'.repeat(60),
+      system: 's'.repeat(12),
+      history: [{ role: 'user', text: 'h'.repeat(8) }],
+    });
+    expect(generation.usage).toEqual({ promptTokens: 20, outputTokens: 10, totalTokens: 30 });
+    expect(generation.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it.each([
+    { name: 'a missing text', yaml: 'responses:\n  - agent: build\n', field: 'responses[0].text' },
+    { name: 'an empty text', yaml: 'responses:\n  - text: ""\n', field: 'responses[0].text' },
+    {
+      name: 'an unknown agent',
+      yaml: 'responses:\n  - agent: builder\n    text: x\n',
+      field: 'responses[0].agent',
+    },
+    {
+      name: 'a bad regular expression',
+      yaml: 'responses:\n  - text: x\n  - match: "(unclosed"\n    text: y\n',
+      field: 'responses[1].match',
+    },
+    { name: 'an unknown field', yaml: 'responses:\n  - text: x\n    answer: y\n', field: 'responses[0]' },
+    { name: 'no responses list', yaml: 'answers: []\n', field: 'responses' },
+  ])('rejects a script with $name, naming $field', ({ yaml, field }) => {
+    const path = scriptFile('bad.yaml', yaml);
+    expect(() => ScriptedModel.fromFile(path)).toThrow(ScriptError);
+    expect(() => ScriptedModel.fromFile(path)).toThrow(`${path}: ${field}`);
+  });
+
+  it('rejects a file that is not YAML or does not exist', () => {
+    expect(() => ScriptedModel.fromFile(scriptFile('broken.yaml', 'responses: [\n'))).toThrow(
+      /not valid YAML/,
+    );
+    expect(() => ScriptedModel.fromFile(join(dir, 'missing.yaml'))).toThrow(
+      /cannot read the model script .*ENOENT/,
+    );
+  });
+
+  it('resumes from exported state without replaying used answers', async () => {
+    const path = scriptFile('resume.yaml', LAMMPS_SCRIPT);
+    const before = ScriptedModel.fromFile(path);
+    await before.generate({ agent: 'build', prompt: 'Write a Dockerfile' });
+    await before.generate({ agent: 'debug', prompt: 'cmake: not found' });
+    // The operator persists this (e.g. in a ConfigMap) and restarts.
+    const saved = JSON.parse(JSON.stringify(before.exportState()));
+
+    const after = ScriptedModel.fromFile(path);
+    after.importState(saved);
+    expect(after.remaining()).toBe(3);
+    const next = await after.generate({ agent: 'build', prompt: 'Install cmake then build' });
+    expect(next.text).toContain('apt-get install -y cmake');
+    const fresh = ScriptedModel.fromFile(path);
+    expect((await fresh.generate({ agent: 'build', prompt: 'Install cmake then build' })).text).not.toContain(
+      'apt-get',
+    );
+  });
+
+  it('refuses state from another script or naming entries it does not have', () => {
+    const model = ScriptedModel.fromYaml(LAMMPS_SCRIPT);
+    const other = ScriptedModel.fromYaml('responses:\n  - text: x\n');
+    expect(() => model.importState(other.exportState())).toThrow(/another script/);
+    const digest = model.exportState().digest;
+    expect(() => model.importState({ digest, consumed: [9] })).toThrow(/names response 9/);
+    expect(() => model.importState({ digest, consumed: [1, 1] })).toThrow(/twice/);
+    expect(() => model.importState({ digest, consumed: [-1] })).toThrow(/consumed\[0\]/);
+  });
+
+  it('is built by createModel from a script path, and needs one', async () => {
+    const path = scriptFile('factory.yaml', 'responses:\n  - agent: cost\n    text: "[]"\n');
+    const model = createModel({ provider: 'scripted', script: path });
+    expect(model.provider).toBe('scripted');
+    expect(model.model).toBe('factory.yaml');
+    expect((await model.generate({ agent: 'cost', prompt: 'estimate' })).text).toBe('[]');
+    expect(() => createModel({ provider: 'scripted' })).toThrow(ModelConfigError);
+    expect(() => createModel({ provider: 'scripted' })).toThrow(/--script/);
+  });
+});

@@ -74,7 +74,10 @@ function allowSet({
     ),
   );
   if (!watch.length) out.push(...grants('cluster', '', ['nodes'], ['list']));
-  if (leases) out.push(...grants(NS, 'coordination.k8s.io', ['leases'], ['get', 'create', 'update']));
+  if (leases) {
+    out.push(...grants(NS, 'coordination.k8s.io', ['leases'], ['create']));
+    out.push(...grants(NS, 'coordination.k8s.io', ['leases'], ['get', 'update'], 'fractale-operator'));
+  }
   if (apiKeySecret) out.push(...grants(NS, '', ['secrets'], ['get'], apiKeySecret));
   return out.map(grantKey).sort();
 }
@@ -212,6 +215,7 @@ describe('the operator configuration the chart passes', () => {
       FRACTALE_HEALTH_PORT: '8081',
       FRACTALE_LEADER_ELECT: 'true',
       FRACTALE_LEASE_NAMESPACE: 'from:metadata.namespace',
+      FRACTALE_LEASE_NAME: 'fractale-operator',
     });
   });
 

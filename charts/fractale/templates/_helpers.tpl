@@ -57,6 +57,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if ne .Values.model.provider "scripted" }}true{{ end }}
 {{- end }}
 
+{{- define "fractale.leaseName" -}}
+{{- printf "%s-operator" (include "fractale.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "fractale.apiKeySecretName" -}}
 {{- default (printf "%s-api-key" (include "fractale.fullname" .)) .Values.model.apiKey.existingSecret }}
 {{- end }}

@@ -10,7 +10,7 @@ import {
   sendJson,
   startLoopbackServer,
 } from './fake-server-base.ts';
-import { estimateTokens } from './types.ts';
+import { type ChatTurn, estimateTokens, type LanguageModel } from './types.ts';
 
 export interface GeminiUsageMetadata {
   promptTokenCount: number;
@@ -73,7 +73,7 @@ export interface FakeGeminiOptions {
   /** When set, requests with another key get Gemini's 400 API_KEY_INVALID (not consuming a behaviour). */
   apiKey?: string;
   /** Answers requests when the queue is empty; without it they get a 400 naming the empty queue. */
-  fallback?: (request: RecordedGeminiRequest) => FakeGeminiBehavior;
+  fallback?: (request: RecordedGeminiRequest) => FakeGeminiBehavior | Promise<FakeGeminiBehavior>;
   host?: string;
   port?: number;
 }
@@ -259,12 +259,17 @@ export async function startFakeGeminiServer(options: FakeGeminiOptions = {}): Pr
         ]);
         return;
       }
-      const behavior = queue.shift() ?? options.fallback?.(recorded);
-      if (!behavior) {
+      const queued = queue.shift();
+      if (queued) {
+        behave(res, queued, recorded);
+      } else if (options.fallback) {
+        Promise.resolve(options.fallback(recorded)).then(
+          (behavior) => behave(res, behavior, recorded),
+          (error: Error) => googleError(res, 500, `fake Gemini server: fallback failed: ${error.message}`),
+        );
+      } else {
         googleError(res, 400, 'fake Gemini server: no behaviour queued for this request');
-        return;
       }
-      behave(res, behavior, recorded);
     },
     { host: options.host, port: options.port },
   );
@@ -278,5 +283,30 @@ export async function startFakeGeminiServer(options: FakeGeminiOptions = {}): Pr
     },
     pending: () => queue.length,
     close: () => server.close(),
+  };
+}
+
+/**
+ * A fallback that answers each request with `model` (e.g. a ScriptedModel), so a demo can drive the real
+ * SDK with reproducible answers. The REST protocol carries no agent name, so script entries used this
+ * way should select by `match`, not by `agent`. A model error becomes a 400 naming it.
+ */
+export function answerWith(
+  model: LanguageModel,
+): (request: RecordedGeminiRequest) => Promise<FakeGeminiBehavior> {
+  const textOf = (content: GeminiContent | undefined) =>
+    (content?.parts ?? []).map((part) => part.text ?? '').join('');
+  return async (request) => {
+    const contents = request.body.contents ?? [];
+    const history: ChatTurn[] = contents
+      .slice(0, -1)
+      .map((content) => ({ role: content.role === 'model' ? 'model' : 'user', text: textOf(content) }));
+    const system = textOf(request.body.systemInstruction) || undefined;
+    try {
+      const generation = await model.generate({ prompt: textOf(contents.at(-1)), history, system });
+      return { type: 'text', text: generation.text };
+    } catch (error) {
+      return { type: 'error', status: 400, message: (error as Error).message };
+    }
   };
 }

@@ -55,7 +55,7 @@ export interface FakeOpenAIServer {
 export interface FakeOpenAIOptions {
   /** When set, requests without this Bearer key get 401 (not consuming a behaviour). */
   apiKey?: string;
-  fallback?: (request: RecordedOpenAIRequest) => FakeOpenAIBehavior;
+  fallback?: (request: RecordedOpenAIRequest) => FakeOpenAIBehavior | Promise<FakeOpenAIBehavior>;
   host?: string;
   port?: number;
 }
@@ -159,17 +159,23 @@ export async function startFakeOpenAIServer(options: FakeOpenAIOptions = {}): Pr
         openaiError(res, 401, 'Incorrect API key provided.', 'invalid_request_error');
         return;
       }
-      const behavior = queue.shift() ?? options.fallback?.(recorded);
-      if (!behavior) {
+      const queued = queue.shift();
+      if (queued) {
+        behave(res, queued, recorded);
+      } else if (options.fallback) {
+        Promise.resolve(options.fallback(recorded)).then(
+          (behavior) => behave(res, behavior, recorded),
+          (error: Error) =>
+            openaiError(res, 500, `fake OpenAI server: fallback failed: ${error.message}`, 'server_error'),
+        );
+      } else {
         openaiError(
           res,
           400,
           'fake OpenAI server: no behaviour queued for this request',
           'invalid_request_error',
         );
-        return;
       }
-      behave(res, behavior, recorded);
     },
     { host: options.host, port: options.port },
   );

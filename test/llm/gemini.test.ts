@@ -1,9 +1,19 @@
 // The Gemini provider through the real @google/generative-ai SDK against the fake Gemini REST server.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeGeminiServer, startFakeGeminiServer } from '../../src/llm/fake-gemini-server.ts';
+import {
+  answerWith,
+  type FakeGeminiServer,
+  startFakeGeminiServer,
+} from '../../src/llm/fake-gemini-server.ts';
 import { GeminiModel, type GeminiOptions } from '../../src/llm/gemini.ts';
-import { createModel, isModelError, ModelConfigError, type ModelError } from '../../src/llm/index.ts';
+import {
+  createModel,
+  isModelError,
+  ModelConfigError,
+  type ModelError,
+  ScriptedModel,
+} from '../../src/llm/index.ts';
 
 const API_KEY = 'AIzaFAKE-test-key-0123456789abcdef';
 
@@ -264,6 +274,46 @@ describe('gemini provider', () => {
     controller.abort(new Error('step deleted'));
     await expect(pending).rejects.toThrow('step deleted');
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('fake Gemini server answering from a model', () => {
+  it('passes prompt and history to the model and its answer back through the SDK', async () => {
+    const script = ScriptedModel.fromYaml(
+      'responses:\n  - match: "^Fix"\n    text: fixed\n  - match: "^Write"\n    text: written\n',
+    );
+    const seen: { prompt: string; history: number; system: string | undefined }[] = [];
+    const recording = {
+      provider: 'recording',
+      model: 'script',
+      generate: (request: Parameters<ScriptedModel['generate']>[0]) => {
+        seen.push({ prompt: request.prompt, history: request.history?.length ?? 0, system: request.system });
+        return script.generate(request);
+      },
+    };
+    const scripted = await startFakeGeminiServer({ fallback: answerWith(recording) });
+    try {
+      const gemini = new GeminiModel({ apiKey: API_KEY, baseUrl: scripted.url, maxRetries: 0 });
+      expect((await gemini.generate({ prompt: 'Write it' })).text).toBe('written');
+      const fix = await gemini.generate({
+        prompt: 'Fix it',
+        system: 'be brief',
+        history: [
+          { role: 'user', text: 'Write it' },
+          { role: 'model', text: 'written' },
+        ],
+      });
+      expect(fix.text).toBe('fixed');
+      expect(seen).toEqual([
+        { prompt: 'Write it', history: 0, system: undefined },
+        { prompt: 'Fix it', history: 2, system: 'be brief' },
+      ]);
+      const error = await failure(gemini.generate({ prompt: 'Something else' }));
+      expect(error.kind).toBe('bad-request');
+      expect(error.message).toContain('no scripted response');
+    } finally {
+      await scripted.close();
+    }
   });
 });
 

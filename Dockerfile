@@ -1,5 +1,4 @@
-# syntax=docker/dockerfile:1
-# The fractale operator image: `docker build -t fractale:0.1.0 .`
+# The fractale operator image: `docker build -t fractale:0.1.0 .` (any builder: no BuildKit-only syntax).
 #
 # Base images are pinned by major version (Node 24, Debian 12) so rebuilds pick up security fixes
 # without changing the runtime; pin a digest in your own release pipeline for reproducible builds.
@@ -8,7 +7,7 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -19,7 +18,7 @@ RUN npm run build
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # Run: distroless Node 24 rather than node:24-bookworm-slim, because it has no shell, no package
 # manager and no npm, so there is far less to patch and to exploit; `:nonroot` runs as uid 65532.

@@ -97,6 +97,20 @@ describe('Dockerfile', () => {
     expect(copiedFrom(modules[0]!)).not.toBe(build[0]!.name);
   });
 
+  it('may skip install scripts for production dependencies: none of them has one', () => {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+    };
+    const withScripts = Object.entries(lock.packages)
+      .filter(([path, entry]) => path && !entry.dev && entry.hasInstallScript)
+      .map(([path]) => path);
+    expect(withScripts).toEqual([]);
+    const deps = stages.find((s) =>
+      all(final, 'COPY').some((c) => copiedFrom(c) === s.name && /node_modules/.test(c.args)),
+    );
+    expect(all(deps!, 'RUN').some((r) => r.args.includes('--ignore-scripts'))).toBe(true);
+  });
+
   it('builds with dev dependencies: npm ci, then npm run build', () => {
     const build = stages.find((s) => all(s, 'RUN').some((r) => /npm run build/.test(r.args)))!;
     const runs = all(build, 'RUN').map((r) => r.args);

@@ -16,7 +16,7 @@ RUN cmake ../cmake && make -j4 && cp lmp /usr/local/bin/lmp
 describe('checkDockerfile', () => {
   it.each([
     { name: 'a plain single-stage Dockerfile', given: LAMMPS },
-    { name: 'an ARG before FROM', given: 'ARG BASE=ubuntu:24.04\nFROM ${BASE}\nRUN true' },
+    { name: 'an ARG before FROM', given: 'ARG BASE=ubuntu:24.04\nFROM $BASE\nRUN true' },
     { name: 'ADD of a remote URL', given: 'FROM alpine\nADD https://example.org/src.tar.gz /tmp/' },
     { name: 'COPY inside a heredoc is text', given: 'FROM alpine\nRUN cat <<EOF > /a\nCOPY x y\nEOF\n' },
     { name: 'a lower-case from', given: 'from alpine\nrun true' },

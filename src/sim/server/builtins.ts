@@ -233,6 +233,16 @@ const BUILTINS: Builtin[] = [
       firstTimestamp: { type: 'string', format: 'date-time', description: 'First occurrence.' },
       lastTimestamp: { type: 'string', format: 'date-time', description: 'Last occurrence.' },
       source: obj('The component reporting this event.'),
+      eventTime: {
+        type: 'string',
+        format: 'date-time',
+        description: 'Time when this event was first observed.',
+      },
+      series: obj('Data about the event series this event represents.'),
+      action: str('What action was taken or failed regarding the object.'),
+      related: obj('Optional secondary object for more complex actions.'),
+      reportingComponent: str('Name of the controller that emitted this event.'),
+      reportingInstance: str('ID of the controller instance.'),
     }),
   },
   {

@@ -217,9 +217,9 @@ export function validate(
   if (blocking) {
     causes.push({
       reason: 'FieldValueInvalid',
-      field: '',
+      field: '<nil>',
       message:
-        'Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+        'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
     });
   } else {
     walk(value, schema, path, oldValue, causes, true);

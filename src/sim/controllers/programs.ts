@@ -1,0 +1,106 @@
+/**
+ * What runs inside a simulated container: output over time and how it exits. The kubelet asks
+ * each resolver in turn (Kaniko executor, Flux broker) and falls back to the behaviours file's
+ * `pods` rules.
+ */
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPod } from 'kubernetes-models/v1/Pod';
+import { matchBuildRule, matchPodRule, type ProcessRun, processRun } from '../behaviors.ts';
+import { kanikoTranscript, locateMountedFile, parseKanikoArgs, type TimedOutput } from './kaniko.ts';
+import { repositoryName } from './registry.ts';
+import type { SimContext } from './runtime.ts';
+
+export type TerminationReason = 'Completed' | 'Error' | 'OOMKilled';
+
+export interface ContainerProgram {
+  /** Output in order, each piece `at` simulated seconds after the container started. */
+  output: TimedOutput[];
+  /** How the process ends; absent when it runs until it is killed. */
+  exit?: { at: number; exitCode: number; reason: TerminationReason };
+  /** Called when the process exits by itself (a build pushes its image here). */
+  onExit?: () => void;
+}
+
+export type ProgramResolver = (pod: IPod, container: IContainer) => ContainerProgram | undefined;
+
+function terminationReason(exitCode: number, outcome: ProcessRun['outcome']): TerminationReason {
+  if (outcome === 'OOMKilled') return 'OOMKilled';
+  return exitCode === 0 ? 'Completed' : 'Error';
+}
+
+/** Spreads a log over the run, one line at a time, the first line at once. */
+export function spreadLog(log: string, seconds: number, startAt = 0): TimedOutput[] {
+  if (log === '') return [];
+  const lines = log.replace(/\n$/, '').split('\n');
+  return lines.map((line, index) => ({ at: startAt + (seconds * index) / lines.length, text: `${line}\n` }));
+}
+
+/** A process that does what the run says. */
+export function programFromRun(run: ProcessRun): ContainerProgram {
+  if (run.outcome === 'Hang') return { output: spreadLog(run.log, run.runSeconds) };
+  return {
+    output: spreadLog(run.log, run.runSeconds),
+    exit: {
+      at: run.runSeconds,
+      exitCode: run.exitCode,
+      reason: terminationReason(run.exitCode, run.outcome),
+    },
+  };
+}
+
+/** The behaviours file's `pods` rules. */
+export function behaviourProgram(ctx: SimContext, container: IContainer): ContainerProgram {
+  const rule = matchPodRule(ctx.behaviors, {
+    image: container.image ?? '',
+    command: container.command,
+    args: container.args,
+  });
+  return programFromRun(processRun(rule));
+}
+
+/** True when the image is a Kaniko executor under the configured pattern. */
+export function isKanikoImage(ctx: SimContext, image: string): boolean {
+  return new RegExp(ctx.behaviors.kanikoImage).test(repositoryName(image));
+}
+
+/**
+ * The Kaniko executor: reads the Dockerfile through the pod's mounts, lets the first matching
+ * `builds` rule decide, and pushes its destinations when it succeeds.
+ */
+export function kanikoResolver(ctx: SimContext): ProgramResolver {
+  return (pod, container) => {
+    if (!container.image || !isKanikoImage(ctx, container.image) || !pod.spec) return undefined;
+    const args = parseKanikoArgs([...(container.command ?? []).slice(1), ...(container.args ?? [])]);
+    const location = locateMountedFile(pod.spec, container, args.dockerfile);
+    let dockerfile: string | undefined;
+    if (location.kind === 'configMap') {
+      const configMap = ctx.store.getRaw('v1/configmaps', pod.metadata?.namespace, location.configMap);
+      const data = configMap?.['data'] as Record<string, string> | undefined;
+      dockerfile = data?.[location.key];
+    }
+    if (dockerfile === undefined) {
+      return {
+        output: [
+          {
+            at: 0,
+            text: 'Error: error resolving dockerfile path: please provide a valid path to a Dockerfile within the build context with --dockerfile\n',
+          },
+        ],
+        exit: { at: 0, exitCode: 1, reason: 'Error' },
+      };
+    }
+    const text = dockerfile;
+    const transcript = kanikoTranscript(text, args, matchBuildRule(ctx.behaviors, text));
+    return {
+      output: transcript.output,
+      exit: {
+        at: transcript.exitAt,
+        exitCode: transcript.exitCode,
+        reason: transcript.exitCode === 0 ? 'Completed' : 'Error',
+      },
+      onExit: () => {
+        for (const destination of transcript.pushed) ctx.registry.push(destination, text, ctx.clock());
+      },
+    };
+  };
+}

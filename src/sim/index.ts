@@ -1,0 +1,234 @@
+/**
+ * The simulated cluster: the in-process API server (Store, LogStore, HTTP) plus the simulated
+ * controllers (scheduler, kubelets, Job controller, Flux Operator, Kaniko builds), a kubeconfig
+ * pointing at it, and the project's CRDs installed.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import {
+  type Behaviors,
+  type BehaviorsInput,
+  loadBehaviors,
+  loadDefaultBehaviors,
+  behaviors as validateBehaviors,
+} from './behaviors.ts';
+import { FluxOperator, fluxResolver } from './controllers/flux.ts';
+import { JobController } from './controllers/jobs.ts';
+import { Kubelet } from './controllers/kubelet.ts';
+import { kanikoResolver } from './controllers/programs.ts';
+import { SimRegistry } from './controllers/registry.ts';
+import { EventRecorder, type SimContext, SimTimers, scaledClock } from './controllers/runtime.ts';
+import { Scheduler } from './controllers/scheduler.ts';
+import { writeSimKubeconfig } from './kubeconfig.ts';
+import { LogStore } from './logs.ts';
+import {
+  defaultNodes,
+  loadNodes,
+  type NodeSpec,
+  type NodeSpecInput,
+  nodeObject,
+  nodeSpecSchema,
+} from './nodes.ts';
+import { startApiServer } from './server/index.ts';
+import { type KubeObject, Store } from './store.ts';
+
+export type { Behaviors, BehaviorsInput } from './behaviors.ts';
+export { BehaviorsError, loadBehaviors, parseBehaviors } from './behaviors.ts';
+export { SimRegistry } from './controllers/registry.ts';
+export { waitFor } from './controllers/wait.ts';
+export { simKubeconfig, writeSimKubeconfig } from './kubeconfig.ts';
+export type { NodeSpec } from './nodes.ts';
+
+export interface SimOptions {
+  /** Behaviours as data or a file path; default: the shipped behaviors/default.yaml. */
+  behaviors?: BehaviorsInput | Behaviors | string;
+  /** Nodes as data or a nodes YAML path; default: two 4-CPU, 16Gi amd64 nodes. */
+  nodes?: NodeSpecInput[] | string;
+  /** 0 or absent: a free port. */
+  port?: number;
+  /** Where to write the kubeconfig; default: a file in a fresh temporary directory. */
+  kubeconfigPath?: string;
+  /** Install crds/*.yaml and the MiniCluster CRD (default true). */
+  installCrds?: boolean;
+  /** Default: a clock that runs 1/speed times as fast as the wall clock. */
+  clock?: () => Date;
+  /** Multiplies simulated durations (1 = real time; tests use small values such as 0.001). */
+  speed?: number;
+}
+
+export interface SimControllersOptions {
+  store: Store;
+  logs: LogStore;
+  behaviors?: BehaviorsInput | Behaviors | string;
+  nodes?: NodeSpecInput[] | string;
+  clock?: () => Date;
+  speed?: number;
+}
+
+export interface SimControllers {
+  registry: SimRegistry;
+  behaviors: Behaviors;
+  nodes: NodeSpec[];
+  stop(): void;
+}
+
+export interface SimCluster {
+  url: string;
+  kubeconfigPath: string;
+  store: Store;
+  logs: LogStore;
+  /** Images pushed by simulated builds. */
+  registry: SimRegistry;
+  behaviors: Behaviors;
+  nodes: NodeSpec[];
+  stop(): Promise<void>;
+}
+
+function resolveBehaviors(option: SimOptions['behaviors']): Behaviors {
+  if (option === undefined) return loadDefaultBehaviors();
+  if (typeof option === 'string') return loadBehaviors(option);
+  return validateBehaviors(option);
+}
+
+function resolveNodes(option: SimOptions['nodes']): NodeSpec[] {
+  if (option === undefined) return defaultNodes();
+  if (typeof option === 'string') return loadNodes(option);
+  return option.map((node) => nodeSpecSchema.parse(node));
+}
+
+/** The project's CRDs (crds/*.yaml), found from the source tree or the installed package. */
+export function projectCrdPaths(): string[] {
+  const directory = fileURLToPath(new URL('../../crds/', import.meta.url));
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort()
+    .map((file) => join(directory, file));
+}
+
+/** The Flux Operator's MiniCluster CRD, which the simulated cluster ships. */
+export function miniClusterCrdPath(): string {
+  const candidates = [
+    new URL('./crds/minicluster-crd.yaml', import.meta.url),
+    new URL('../../src/sim/crds/minicluster-crd.yaml', import.meta.url),
+  ].map((url) => fileURLToPath(url));
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error(`MiniCluster CRD not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+/** Creates every CustomResourceDefinition in the files (they are served at once). */
+export function installCrdFiles(store: Store, paths: string[]): void {
+  for (const path of paths) {
+    for (const document of parseAllDocuments(readFileSync(path, 'utf8'))) {
+      const crd = document.toJS() as KubeObject | null;
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      if (
+        store.getRaw('apiextensions.k8s.io/v1/customresourcedefinitions', undefined, crd.metadata.name ?? '')
+      )
+        continue;
+      store.create('apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    }
+  }
+}
+
+/**
+ * Registers the nodes and starts the controllers on a Store (no HTTP): the scheduler, one kubelet
+ * for all nodes, the Job controller and the Flux Operator.
+ */
+export function startSimControllers(options: SimControllersOptions): SimControllers {
+  const speed = options.speed ?? 1;
+  const clock = options.clock ?? scaledClock(speed);
+  const behaviors = resolveBehaviors(options.behaviors);
+  const nodes = resolveNodes(options.nodes);
+  const { store, logs } = options;
+  const registry = new SimRegistry();
+  const timers = new SimTimers(speed);
+  const ctx: SimContext = {
+    store,
+    logs,
+    registry,
+    behaviors,
+    clock,
+    timers,
+    events: new EventRecorder(store, clock),
+  };
+  nodes.forEach((spec, index) => {
+    const node = nodeObject(spec, index, clock()) as unknown as KubeObject;
+    const existing = store.getRaw('v1/nodes', undefined, spec.name);
+    const created = existing ? structuredClone(existing) : store.create('v1/nodes', node);
+    created['status'] = node['status'];
+    store.updateStatus('v1/nodes', created);
+  });
+  const controllers = [
+    new Scheduler(ctx),
+    new Kubelet(ctx, {
+      nodes: nodes.map((node) => node.name),
+      resolvers: [kanikoResolver(ctx), fluxResolver(ctx)],
+    }),
+    new JobController(ctx),
+    new FluxOperator(ctx),
+  ];
+  for (const controller of controllers) controller.start();
+  return {
+    registry,
+    behaviors,
+    nodes,
+    stop() {
+      timers.stop();
+      for (const controller of controllers) controller.stop();
+    },
+  };
+}
+
+/** Starts the API server and the controllers, writes the kubeconfig, installs the CRDs. */
+export async function startSimCluster(options: SimOptions = {}): Promise<SimCluster> {
+  const speed = options.speed ?? 1;
+  const clock = options.clock ?? scaledClock(speed);
+  const store = new Store({ clock });
+  const logs = new LogStore();
+  if (options.installCrds ?? true) installCrdFiles(store, [...projectCrdPaths(), miniClusterCrdPath()]);
+  const controllers = startSimControllers({
+    store,
+    logs,
+    behaviors: options.behaviors,
+    nodes: options.nodes,
+    clock,
+    speed,
+  });
+  let server: Awaited<ReturnType<typeof startApiServer>>;
+  try {
+    server = await startApiServer({ store, logs, port: options.port ?? 0 });
+  } catch (error) {
+    controllers.stop();
+    throw error;
+  }
+  let temporary: string | undefined;
+  let kubeconfigPath = options.kubeconfigPath;
+  if (!kubeconfigPath) {
+    temporary = mkdtempSync(join(tmpdir(), 'fractale-sim-'));
+    kubeconfigPath = join(temporary, 'kubeconfig');
+  }
+  writeSimKubeconfig(kubeconfigPath, server.url);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: server.url,
+    kubeconfigPath,
+    store,
+    logs,
+    registry: controllers.registry,
+    behaviors: controllers.behaviors,
+    nodes: controllers.nodes,
+    stop() {
+      stopped ??= (async () => {
+        controllers.stop();
+        await server.close();
+        if (temporary) rmSync(temporary, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}

@@ -281,7 +281,7 @@ describe('the operator configuration the chart passes', () => {
     const objects = render({ set: ['model.apiKey.value=sk-test'] });
     const secret = only(objects, 'Secret');
     expect(secret.metadata.name).toBe('fractale-api-key');
-    expect(secret['stringData']).toEqual({ 'api-key': 'sk-test' });
+    expect(secret['data']).toEqual({ 'api-key': Buffer.from('sk-test').toString('base64') });
     expect(operatorEnv(objects)['FRACTALE_API_KEY_SECRET']).toBe('fractale-api-key:api-key');
     expect(find(render(), 'Secret')).toHaveLength(0);
   });

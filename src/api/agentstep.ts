@@ -106,6 +106,7 @@ export const historyEntry = z
       .string()
       .optional()
       .describe('resource: the Job or MiniCluster the attempt ran, as kind/name.'),
+    modelCalls: z.int().min(0).optional().describe('modelCalls: model calls the attempt made.'),
   })
   .describe('One finished attempt.');
 export type HistoryEntry = z.infer<typeof historyEntry>;

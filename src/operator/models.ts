@@ -1,0 +1,84 @@
+// Which model drives a step: the step's spec.model, over the operator's flags. API keys come from a
+// Secret (or the environment) and are held in memory only: never in status, events, logs or prompts.
+import type { ModelSpec } from '../api/common.ts';
+import { type KubeClient, type KubeObject, isNotFound } from '../kube/client.ts';
+import { RESOURCES } from '../kube/resources.ts';
+import { createModel, type ModelConfig } from '../llm/index.ts';
+import type { LanguageModel } from '../llm/types.ts';
+import type { OperatorConfig } from '../runtime/config.ts';
+
+export class ModelSetupError extends Error {
+  override name = 'ModelSetupError';
+}
+
+type Secret = KubeObject & { data?: Record<string, string>; stringData?: Record<string, string> };
+
+export interface ModelResolverOptions {
+  config: Pick<OperatorConfig, 'provider' | 'model' | 'script' | 'apiKeySecret' | 'baseUrl' | 'leaseNamespace'>;
+  client: KubeClient;
+  env?: NodeJS.ProcessEnv;
+  /** A model to use for every step (tests, the demo); spec.model is then ignored. */
+  fixed?: LanguageModel;
+}
+
+/** Resolves and caches models per provider, model name and key source. */
+export class ModelResolver {
+  private readonly options: ModelResolverOptions;
+  private readonly models = new Map<string, LanguageModel>();
+
+  constructor(options: ModelResolverOptions) {
+    this.options = options;
+  }
+
+  async forSpec(namespace: string, spec: ModelSpec | undefined): Promise<LanguageModel> {
+    if (this.options.fixed) return this.options.fixed;
+    const { config } = this.options;
+    const env = this.options.env ?? process.env;
+    const provider = spec?.provider ?? config.provider;
+    const model = spec?.name ?? (provider === config.provider ? config.model : undefined);
+    const secret = spec?.apiKeySecretRef
+      ? { namespace, name: spec.apiKeySecretRef.name, key: spec.apiKeySecretRef.key ?? 'api-key' }
+      : config.apiKeySecret
+        ? { namespace: config.leaseNamespace, name: config.apiKeySecret.split(':')[0]!, key: config.apiKeySecret.split(':')[1] ?? 'api-key' }
+        : undefined;
+    const cacheKey = JSON.stringify({ provider, model, secret });
+    const cached = this.models.get(cacheKey);
+    if (cached) return cached;
+    let apiKey: string | undefined;
+    if (provider !== 'scripted') {
+      apiKey = secret
+        ? await this.readSecret(secret)
+        : provider === 'gemini'
+          ? env['GEMINI_API_KEY']
+          : env['OPENAI_API_KEY'];
+    }
+    const baseUrl = config.baseUrl ?? (provider === 'gemini' ? env['GEMINI_BASE_URL'] : provider === 'openai' ? env['OPENAI_BASE_URL'] : undefined);
+    const modelConfig: ModelConfig = {
+      provider,
+      ...(model ? { model } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(provider === 'scripted' && config.script ? { script: config.script } : {}),
+    };
+    const created = createModel(modelConfig);
+    this.models.set(cacheKey, created);
+    return created;
+  }
+
+  private async readSecret(ref: { namespace: string; name: string; key: string }): Promise<string> {
+    let secret: Secret;
+    try {
+      secret = await this.options.client.get<Secret>(RESOURCES.secrets, ref.namespace, ref.name);
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new ModelSetupError(
+          `the API key Secret ${ref.namespace}/${ref.name} does not exist: kubectl create secret generic ${ref.name} -n ${ref.namespace} --from-literal=${ref.key}=<your key>`,
+        );
+      }
+      throw new ModelSetupError(`cannot read the API key Secret ${ref.namespace}/${ref.name}: ${(error as Error).message}`);
+    }
+    const encoded = secret.data?.[ref.key];
+    if (!encoded) throw new ModelSetupError(`the Secret ${ref.namespace}/${ref.name} has no key "${ref.key}"`);
+    return Buffer.from(encoded, 'base64').toString('utf8').trim();
+  }
+}

@@ -1,0 +1,163 @@
+// The results document of a plan, in the seed's layout (`fractale agent --plan ... --results DIR`):
+// { steps: [{agent, total_seconds, result, attempts, metadata}], manager: {times, recovery}, status },
+// with what a researcher asks of it: attempts per step, reasons for failure, tokens and seconds per
+// model call, and (incremental) every attempt's artifacts with how much each one changed.
+import { diffLines } from 'diff';
+import type { AgentPlan } from '../api/agentplan.ts';
+import type { AgentStep } from '../api/agentstep.ts';
+
+export interface ModelCallRecord {
+  agent: string;
+  attempt: number;
+  prompt_token_count: number;
+  candidates_token_count: number;
+  total_token_count: number;
+  time_seconds: number;
+}
+
+/** What one attempt left in its ConfigMap. */
+export interface AttemptRecord {
+  attempt: number;
+  artifact?: string;
+  log?: string;
+  diagnostics?: string;
+  calls: ModelCallRecord[];
+}
+
+export interface StepResult {
+  agent: string;
+  step: string;
+  name: string;
+  status: string;
+  total_seconds: number;
+  result: string | null;
+  attempts: number;
+  metadata: {
+    times: Record<string, number>;
+    assets: { attempts?: IncrementalAsset[] };
+    failures: { attempt: number; phase: string; reason: string; message?: string; seconds: number; tokens: number }[];
+    counts: { retries: number; return_to_manager: number; return_to_human: number };
+    ask_gemini: ModelCallRecord[];
+    usage: Record<string, number>;
+  };
+}
+
+export interface IncrementalAsset {
+  attempt: number;
+  artifact?: string;
+  log?: string;
+  diagnostics?: string;
+  /** Lines added plus lines removed since the previous attempt's artifact. */
+  changed_lines?: number;
+}
+
+export interface ResultsDocument {
+  plan: string;
+  namespace: string;
+  status: string;
+  message?: string;
+  steps: StepResult[];
+  manager: {
+    times: Record<string, number>;
+    attempts: number;
+    recovery: Record<string, { agent_name: string; task_description: string }[]>;
+    recoveries: NonNullable<NonNullable<AgentPlan['status']>['recoveries']>;
+  };
+  usage?: Record<string, number>;
+  created: string;
+  truncated?: boolean;
+}
+
+/** Lines added plus removed between two texts. */
+export function changedLines(before: string, after: string): number {
+  return diffLines(before, after).reduce((n, part) => n + (part.added || part.removed ? (part.count ?? 0) : 0), 0);
+}
+
+export function buildResults(
+  plan: AgentPlan,
+  steps: readonly AgentStep[],
+  attempts: ReadonlyMap<string, readonly AttemptRecord[]>,
+  now: Date,
+): ResultsDocument {
+  const incremental = plan.spec.results?.incremental ?? false;
+  const ordered = [...steps].sort(
+    (a, b) =>
+      Date.parse(a.status?.startTime ?? a.metadata.creationTimestamp ?? '') -
+        Date.parse(b.status?.startTime ?? b.metadata.creationTimestamp ?? '') ||
+      (a.spec.planRef?.index ?? 0) - (b.spec.planRef?.index ?? 0),
+  );
+  const stepResults = ordered.map((step): StepResult => {
+    const status = step.status ?? {};
+    const records = [...(attempts.get(step.metadata.name ?? '') ?? [])].sort((a, b) => a.attempt - b.attempt);
+    const history = status.history ?? [];
+    const failures = history
+      .filter((h) => h.outcome === 'Failed')
+      .map((h) => ({ attempt: h.attempt, phase: h.phase, reason: h.reason, ...(h.message ? { message: h.message } : {}), seconds: h.seconds, tokens: h.tokens ?? 0 }));
+    const times: Record<string, number> = {};
+    for (const h of history) times[`attempt_${h.attempt}_seconds`] = h.seconds;
+    if (status.usage) {
+      times['model_seconds'] = status.usage.modelSeconds;
+      times['total_seconds'] = status.usage.seconds;
+    }
+    let previous: string | undefined;
+    const assets = incremental
+      ? records.map((r): IncrementalAsset => {
+          const asset: IncrementalAsset = { attempt: r.attempt };
+          if (r.artifact !== undefined) asset.artifact = r.artifact;
+          if (r.log) asset.log = r.log;
+          if (r.diagnostics) asset.diagnostics = r.diagnostics;
+          if (r.artifact !== undefined && previous !== undefined) asset.changed_lines = changedLines(previous, r.artifact);
+          if (r.artifact !== undefined) previous = r.artifact;
+          return asset;
+        })
+      : undefined;
+    return {
+      agent: step.spec.agent,
+      step: step.spec.planRef?.step ?? step.metadata.name ?? '',
+      name: step.metadata.name ?? '',
+      status: status.phase ?? 'Pending',
+      total_seconds: status.usage?.seconds ?? 0,
+      result: status.result ?? null,
+      attempts: status.attempt ?? 0,
+      metadata: {
+        times,
+        assets: assets ? { attempts: assets } : {},
+        failures,
+        counts: {
+          retries: Math.max(0, (status.attempt ?? 1) - 1),
+          return_to_manager: history.filter((h) => h.reason === 'ReturnedToManager').length,
+          return_to_human: history.filter((h) => h.phase === 'AwaitingHuman').length + (status.question ? 1 : 0),
+        },
+        ask_gemini: records.flatMap((r) => r.calls),
+        usage: { ...(status.usage ?? {}) },
+      },
+    };
+  });
+  const planStatus = plan.status ?? {};
+  const recovery: ResultsDocument['manager']['recovery'] = {};
+  for (const r of planStatus.recoveries ?? []) {
+    const agent = plan.spec.steps.find((s) => s.name === r.failedStep)?.agent ?? r.failedStep;
+    (recovery[agent] ??= []).push({ agent_name: r.restartStep, task_description: r.taskDescription ?? '' });
+  }
+  const managerTimes: Record<string, number> = {};
+  if (planStatus.usage) {
+    managerTimes['model_seconds'] = planStatus.usage.modelSeconds;
+    managerTimes['total_seconds'] = planStatus.usage.seconds;
+  }
+  return {
+    plan: plan.metadata.name ?? '',
+    namespace: plan.metadata.namespace ?? '',
+    status: planStatus.phase ?? 'Pending',
+    ...(planStatus.message ? { message: planStatus.message } : {}),
+    steps: stepResults,
+    manager: { times: managerTimes, attempts: planStatus.attempts ?? 0, recovery, recoveries: planStatus.recoveries ?? [] },
+    ...(planStatus.usage ? { usage: { ...planStatus.usage } } : {}),
+    created: now.toISOString(),
+  };
+}
+
+/** The seed's file name for a results document: results-<YYYY-MM-DD_HH-MM-SS>.json. */
+export function resultsFileName(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `results-${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}_${pad(date.getUTCHours())}-${pad(date.getUTCMinutes())}-${pad(date.getUTCSeconds())}.json`;
+}

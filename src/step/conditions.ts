@@ -1,0 +1,62 @@
+// Condition types and reasons, a closed set (as Tekton keeps its reasons), and the helper that sets
+// a condition the Kubernetes way: lastTransitionTime moves only when the status changes.
+import type { Condition } from '../api/common.ts';
+
+export const CONDITION = {
+  /** The step's summary, like Tekton's Succeeded: Unknown while it works, True or False at the end. */
+  succeeded: 'Succeeded',
+  /** True once the step's result is available to others. */
+  ready: 'Ready',
+} as const;
+
+export const REASON = {
+  // Progress
+  Pending: 'Pending',
+  Generating: 'Generating',
+  Building: 'Building',
+  Deploying: 'Deploying',
+  Running: 'Running',
+  Validating: 'Validating',
+  Diagnosing: 'Diagnosing',
+  AwaitingHuman: 'AwaitingHuman',
+  Retrying: 'Retrying',
+  WaitingForModel: 'WaitingForModel',
+  // Success
+  Succeeded: 'Succeeded',
+  CacheHit: 'CacheHit',
+  // Failure of an attempt or of the step
+  InvalidContext: 'InvalidContext',
+  InvalidArtifact: 'InvalidArtifact',
+  PolicyRefused: 'PolicyRefused',
+  BuildFailed: 'BuildFailed',
+  RunFailed: 'RunFailed',
+  ValidationFailed: 'ValidationFailed',
+  Timeout: 'Timeout',
+  ImagePullFailed: 'ImagePullFailed',
+  Unschedulable: 'Unschedulable',
+  CrashLoop: 'CrashLoop',
+  OOMKilled: 'OOMKilled',
+  ContainerConfigError: 'ContainerConfigError',
+  AttemptsExhausted: 'AttemptsExhausted',
+  ReturnedToManager: 'ReturnedToManager',
+  ModelUnavailable: 'ModelUnavailable',
+  MiniClusterUnavailable: 'MiniClusterUnavailable',
+} as const;
+export type Reason = (typeof REASON)[keyof typeof REASON];
+
+/** Returns the conditions with `next` set; the transition time is kept when the status is unchanged. */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: Date,
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  const index = list.findIndex((c) => c.type === next.type);
+  const previous = index >= 0 ? list[index] : undefined;
+  const lastTransitionTime =
+    previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const condition: Condition = { ...next, lastTransitionTime };
+  if (index >= 0) list[index] = condition;
+  else list.push(condition);
+  return list;
+}

@@ -1,0 +1,89 @@
+// What the step controller needs from an agent: how to ask the model for the artifact, how to accept
+// (parse, validate, hold to policy) its answer, how the artifact is tried on the cluster, and what a
+// success hands on. The controller runs the same attempt loop for every agent.
+import type { AgentName } from '../api/names.ts';
+import type { KubeObject } from '../kube/client.ts';
+
+/** How an artifact is tried: a Kaniko build, a Job, a Flux MiniCluster, or checks in the operator. */
+export type TrialKind = 'build' | 'job' | 'minicluster' | 'inline';
+
+/** Operator settings agents need; from the operator's configuration. */
+export interface AgentSettings {
+  registry?: string;
+  insecureRegistry: boolean;
+  pushSecret?: string;
+  kanikoImage: string;
+  runServiceAccount: string;
+  defaultMaxRuntime: number;
+  fluxValidatorImage?: string;
+  /** Token budget for logs shown to the model. */
+  logBudgetTokens: number;
+}
+
+/** What the cluster looks like, for prompts (read once per attempt, never from the model). */
+export interface ClusterFacts {
+  /** A compact schema of the MiniCluster CRD installed in the cluster, when there is one. */
+  miniClusterSchema?: string;
+  /** A one-line summary of the nodes (count, CPU, memory, architecture). */
+  nodes?: string;
+}
+
+export interface PreviousAttempt {
+  artifact?: string;
+  error: string;
+  advice?: string;
+}
+
+export interface AttemptInput {
+  namespace: string;
+  stepName: string;
+  planName?: string;
+  agent: AgentName;
+  /** The validated, camelCase context. */
+  context: Record<string, unknown>;
+  attempt: number;
+  previous?: PreviousAttempt;
+  /** Earlier issues the plan's manager says this step must avoid. */
+  avoid: string[];
+  /** What the plan's manager told this step to do differently, after a recovery. */
+  instruction?: string;
+  /** A person's answer to the step's question. */
+  humanAnswer?: string;
+  settings: AgentSettings;
+  cluster: ClusterFacts;
+  /** The attempt's object name, labels and owner reference, for manifests. */
+  objectName: string;
+  labels: Record<string, string>;
+  ownerReference: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean };
+  maxRuntimeSeconds: number;
+}
+
+export type Acceptance =
+  | {
+      ok: true;
+      /** The artifact as text (a Dockerfile, a manifest, a script, a JSON list): what the next attempt sees. */
+      artifact: string;
+      /** The objects to create for the trial, in order (ConfigMaps before the Job). */
+      objects: KubeObject[];
+      /** What the policy changed in the model's manifest (forced fields), for the record. */
+      changes?: string[];
+    }
+  | { ok: false; reason: string; error: string };
+
+export interface Success {
+  result: string;
+  outputs: Record<string, string>;
+}
+
+export interface AgentDriver {
+  readonly agent: AgentName;
+  readonly trial: TrialKind;
+  /** The file name of the artifact, for results and `fractale logs` (e.g. Dockerfile, job.yaml). */
+  readonly artifactName: string;
+  /** The rules the debug agent keeps to when it advises this agent. */
+  readonly scope: string;
+  prompt(input: AttemptInput): string;
+  accept(answer: string, input: AttemptInput): Acceptance;
+  /** What a successful attempt hands on; `log` is the build or run log (filtered), if any. */
+  succeed(artifact: string, input: AttemptInput, log: string): Success;
+}

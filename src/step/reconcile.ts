@@ -1,0 +1,684 @@
+// The AgentStep reconciler: one attempt loop for every agent, persisted in status so a restart at any
+// point resumes where it was. Each pass reads the step from the cache, decides from its phase and the
+// world (its Job, pods, MiniCluster, the attempt's ConfigMap), acts idempotently (children have
+// deterministic names; AlreadyExists on our own child is success), and writes status once at the end.
+//
+//   Pending → Generating → Building | Deploying → Running | Validating → Succeeded
+//                 ↑                         │ failure
+//                 └──── Diagnosing ◀────────┘ (debug advice; AwaitingHuman; Failed when attempts run out)
+import type { AgentStep, AgentStepStatus, HistoryEntry, StepPhase } from '../api/agentstep.ts';
+import { parseContext } from '../api/context.ts';
+import { ANNOTATIONS, LABELS } from '../api/names.ts';
+import type { ContextCache } from '../cache/cache.ts';
+import { isAlreadyExists, type KubeClient, type KubeObject } from '../kube/client.ts';
+import { attemptName, controllerReference, stepLabels } from '../kube/names.ts';
+import { RESOURCES, resourcePath } from '../kube/resources.ts';
+import { type Generation, isModelError, type LanguageModel } from '../llm/types.ts';
+import type { EventRecorder, EventType } from '../runtime/events.ts';
+import type { Cache } from '../runtime/informer.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { Metrics } from '../runtime/metrics.ts';
+import type { ReconcileResult } from '../runtime/queue.ts';
+import type { BackgroundTasks } from '../runtime/tasks.ts';
+import { CONDITION, REASON, setCondition } from './conditions.ts';
+import type { AgentDriver, AgentSettings, AttemptInput, ClusterFacts } from './driver.ts';
+import { debugPrompt, interpretAdvice } from './debug.ts';
+import { type TrialObservation, type TrialWorld, observeTrial, trialPhase } from './trials.ts';
+
+export type AgentStepObject = AgentStep & KubeObject;
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
+/** Keys of the attempt ConfigMap `<step>-<attempt>`: the accepted artifact and, after a failure, its diagnosis. */
+export const ATTEMPT_KEYS = { artifact: 'artifact', diagnostics: 'diagnostics', log: 'log', changes: 'changes' } as const;
+const HISTORY_LIMIT = 50;
+const MODEL_RETRY_MS = 30_000;
+
+export interface StepReconcilerDeps {
+  client: KubeClient;
+  steps: Cache<AgentStepObject>;
+  world: TrialWorld;
+  tasks: BackgroundTasks;
+  /** The model for a step (its spec.model, else the operator's). */
+  model: (step: AgentStepObject) => Promise<LanguageModel>;
+  drivers: Record<string, AgentDriver>;
+  settings: AgentSettings & { defaultMaxAttempts: number; failedAttemptsToKeep?: number };
+  events: EventRecorder;
+  metrics: Metrics;
+  logger: Logger;
+  cache: ContextCache;
+  clusterFacts: (agent: string) => Promise<ClusterFacts>;
+  now?: () => Date;
+}
+
+/** What a pass decided: the new status and what to announce once it is written. */
+interface Pass {
+  step: AgentStepObject;
+  key: string;
+  status: AgentStepStatus;
+  events: { type: EventType; reason: string; message: string }[];
+  /** Background tasks whose results this pass consumed: forgotten once status is written. */
+  consumed: string[];
+  requeueAfterMs?: number;
+}
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export class StepReconciler {
+  private readonly deps: StepReconcilerDeps;
+  constructor(deps: StepReconcilerDeps) {
+    this.deps = deps;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | undefined> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const step = this.deps.steps.get(namespace, name);
+    // Gone or going: children are owned by the step, so the garbage collector removes them.
+    if (!step || step.metadata.deletionTimestamp) {
+      this.deps.tasks.clear(key);
+      return undefined;
+    }
+    const pass: Pass = { step, key, status: structuredClone(step.status ?? {}), events: [], consumed: [] };
+    const driver = this.deps.drivers[step.spec.agent];
+    if (!driver) {
+      this.fail(pass, REASON.InvalidContext, `no agent named ${step.spec.agent} is installed in this operator`);
+    } else {
+      await this.advance(pass, driver);
+    }
+    await this.writeStatus(pass);
+    return pass.requeueAfterMs !== undefined ? { requeueAfterMs: pass.requeueAfterMs } : undefined;
+  }
+
+  private async advance(pass: Pass, driver: AgentDriver): Promise<void> {
+    const phase = pass.status.phase ?? 'Pending';
+    switch (phase) {
+      case 'Pending':
+        return this.start(pass);
+      case 'Generating':
+        return this.generate(pass, driver);
+      case 'Building':
+      case 'Deploying':
+      case 'Running':
+      case 'Validating':
+        return this.trial(pass, driver);
+      case 'Diagnosing':
+        return this.diagnose(pass, driver);
+      case 'AwaitingHuman':
+        return this.awaitHuman(pass);
+      case 'Succeeded':
+      case 'Failed':
+        return this.cleanupFinished(pass, driver);
+    }
+  }
+
+  // ---- Pending: validate, resolve limits, try the cache -----------------------------------------
+
+  private async start(pass: Pass): Promise<void> {
+    const { step, status } = pass;
+    const context = parseContext(step.spec.agent, step.spec.context, { path: 'spec.context' });
+    status.startTime ??= iso(this.now());
+    status.usage ??= { modelCalls: 0, promptTokens: 0, outputTokens: 0, totalTokens: 0, modelSeconds: 0, seconds: 0 };
+    if (!context.ok) {
+      this.fail(pass, REASON.InvalidContext, `invalid context: ${context.errors.join('; ')}`);
+      return;
+    }
+    const ctx = context.context as Record<string, unknown>;
+    status.maxAttempts =
+      step.spec.maxAttempts ?? (ctx['maxAttempts'] as number | undefined) ?? this.deps.settings.defaultMaxAttempts;
+    if (step.spec.useCache) {
+      const cached = await this.deps.cache.load(step.metadata.namespace!, step.spec.agent, ctx);
+      if (cached) {
+        status.cache = 'Hit';
+        status.cacheRef = (await import('../cache/cache.ts')).cacheName(step.spec.agent, ctx);
+        status.outputs = cached.outputs;
+        this.setResult(status, cached.result);
+        status.attempt = 0;
+        this.succeed(pass, REASON.CacheHit, `Loaded from the cache (saved by ${cached.source})`);
+        return;
+      }
+      status.cache = 'Miss';
+    } else status.cache = 'Disabled';
+    status.attempt = 1;
+    status.attemptStartTime = iso(this.now());
+    this.toPhase(pass, 'Generating', REASON.Generating, 'Asking the model for attempt 1');
+    pass.events.push({ type: 'Normal', reason: 'Started', message: `Started ${step.spec.agent} (at most ${status.maxAttempts} attempts)` });
+    pass.requeueAfterMs = 0;
+  }
+
+  // ---- Generating: one model call per attempt, then accept (parse, validate, policy) --------------
+
+  private async generate(pass: Pass, driver: AgentDriver): Promise<void> {
+    const { key, status, step } = pass;
+    const attempt = status.attempt ?? 1;
+    const taskId = `generate-${attempt}`;
+    let task = this.deps.tasks.get<{ answer: Generation; input: AttemptInput }>(key, taskId);
+    if (!task) {
+      // After a restart the answer may already have been accepted and stored: never ask twice.
+      const stored = await this.attemptConfigMap(step, attempt);
+      if (stored?.data?.[ATTEMPT_KEYS.artifact] !== undefined) {
+        this.toPhase(pass, trialPhase(driver.trial, 'start'), trialReason(driver.trial), `Trying attempt ${attempt}`);
+        pass.requeueAfterMs = 0;
+        return;
+      }
+      const input = await this.attemptInput(step, driver, attempt);
+      task = this.deps.tasks.ensure(key, taskId, async () => ({
+        answer: await this.callModel(step, driver.agent, driver.prompt(input)),
+        input,
+      }));
+    }
+    if (task.state === 'running') return;
+    pass.consumed.push(taskId);
+    if (task.state === 'failed') {
+      this.modelFailed(pass, task.error, `the ${driver.agent} agent's model call`);
+      return;
+    }
+    const { answer, input } = task.value;
+    this.addUsage(status, answer);
+    const accepted = driver.accept(answer.text, input);
+    if (!accepted.ok) {
+      // The model's answer could not be used: that is the attempt's error, explained to the model next time.
+      await this.saveAttempt(step, attempt, { [ATTEMPT_KEYS.artifact]: answer.text, [ATTEMPT_KEYS.diagnostics]: accepted.error });
+      await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
+      return;
+    }
+    await this.saveAttempt(step, attempt, {
+      [ATTEMPT_KEYS.artifact]: accepted.artifact,
+      ...(accepted.changes?.length ? { [ATTEMPT_KEYS.changes]: accepted.changes.join('\n') } : {}),
+    });
+    // The objects to create are rebuilt from the stored artifact in the next phase, so a restart
+    // between here and their creation loses nothing.
+    this.toPhase(pass, trialPhase(driver.trial, 'start'), trialReason(driver.trial), `Trying attempt ${attempt}`);
+    pass.requeueAfterMs = 0;
+  }
+
+  // ---- Building / Deploying / Running / Validating: create the trial's objects, watch them -------
+
+  private async trial(pass: Pass, driver: AgentDriver): Promise<void> {
+    const { step, status } = pass;
+    const attempt = status.attempt ?? 1;
+    const stored = await this.attemptConfigMap(step, attempt);
+    const artifact = stored?.data?.[ATTEMPT_KEYS.artifact];
+    if (artifact === undefined) {
+      // The stored artifact is gone (deleted by hand): ask again rather than guess.
+      this.toPhase(pass, 'Generating', REASON.Generating, `The artifact of attempt ${attempt} is missing; asking again`);
+      pass.requeueAfterMs = 0;
+      return;
+    }
+    const input = await this.attemptInput(step, driver, attempt);
+    const accepted = driver.accept(artifactAsAnswer(driver, artifact), input);
+    if (!accepted.ok) {
+      await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
+      return;
+    }
+    if (driver.trial === 'inline') {
+      const success = driver.succeed(accepted.artifact, input, '');
+      await this.finishSuccess(pass, driver, success, input);
+      return;
+    }
+    if (driver.trial === 'minicluster' && !(await this.deps.world.miniClusterInstalled())) {
+      this.fail(
+        pass,
+        REASON.MiniClusterUnavailable,
+        'the MiniCluster CRD (flux-framework.org/v1alpha2) is not installed: install the Flux Operator first ' +
+          '(kubectl apply -f https://raw.githubusercontent.com/flux-framework/flux-operator/main/examples/dist/flux-operator.yaml)',
+      );
+      return;
+    }
+    for (const object of accepted.objects) await this.ensureObject(object);
+    status.activeResource = `${accepted.objects.at(-1)!.kind}/${input.objectName}`;
+    const observed: TrialObservation = await observeTrial(this.deps.world, {
+      trial: driver.trial,
+      namespace: step.metadata.namespace!,
+      name: input.objectName,
+      startedAt: Date.parse(lastAttemptStart(status) ?? status.startTime ?? iso(this.now())),
+      now: this.now().getTime(),
+      maxRuntimeSeconds: input.maxRuntimeSeconds,
+      logBudgetTokens: this.deps.settings.logBudgetTokens,
+    });
+    if (observed.state === 'pending' || observed.state === 'running') {
+      const next = trialPhase(driver.trial, observed.state);
+      if (next !== status.phase) this.toPhase(pass, next, trialReason(driver.trial), observed.message);
+      pass.requeueAfterMs = observed.recheckAfterMs;
+      return;
+    }
+    if (observed.state === 'succeeded') {
+      await this.saveAttempt(step, attempt, { [ATTEMPT_KEYS.log]: observed.log });
+      await this.finishSuccess(pass, driver, driver.succeed(accepted.artifact, input, observed.log), input);
+      if (driver.trial === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
+      return;
+    }
+    await this.saveAttempt(step, attempt, { [ATTEMPT_KEYS.diagnostics]: observed.diagnostics, [ATTEMPT_KEYS.log]: observed.log });
+    if (driver.trial === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
+    status.message = `Attempt ${attempt} failed: ${observed.summary}`;
+    status.reason = observed.reason;
+    this.toPhase(pass, 'Diagnosing', REASON.Diagnosing, status.message);
+    pass.events.push({ type: 'Warning', reason: observed.reason, message: status.message });
+    pass.requeueAfterMs = 0;
+  }
+
+  // ---- Diagnosing: the debug agent turns diagnostics into advice for the next attempt ------------
+
+  private async diagnose(pass: Pass, driver: AgentDriver): Promise<void> {
+    const { key, status, step } = pass;
+    const attempt = status.attempt ?? 1;
+    const reason = status.reason ?? REASON.RunFailed;
+    const stored = await this.attemptConfigMap(step, attempt);
+    const diagnostics = stored?.data?.[ATTEMPT_KEYS.diagnostics] ?? status.message ?? 'the attempt failed';
+    // When no attempt is left, advice would be read by no one: spend no tokens on it.
+    if (attempt >= (status.maxAttempts ?? 1)) {
+      await this.endAttempt(pass, driver, reason, firstLine(status.message ?? diagnostics), undefined);
+      return;
+    }
+    const taskId = `debug-${attempt}`;
+    const context = (parseContext(step.spec.agent, step.spec.context).ok ? parseContext(step.spec.agent, step.spec.context) : undefined) as
+      | { ok: true; context: Record<string, unknown> }
+      | undefined;
+    const ctx = context?.context ?? {};
+    const allowManager = Boolean(step.spec.planRef) && ctx['allowReturnToManager'] !== false;
+    const allowHuman = ctx['allowReturnToHuman'] === true;
+    const task = this.deps.tasks.ensure(key, taskId, () =>
+      this.callModel(
+        step,
+        'debug',
+        debugPrompt({
+          agent: driver.agent,
+          artifactName: driver.artifactName,
+          artifact: stored?.data?.[ATTEMPT_KEYS.artifact] ?? '',
+          diagnostics,
+          scope: driver.scope,
+          details: typeof ctx['details'] === 'string' ? ctx['details'] : undefined,
+          allowReturnToManager: allowManager,
+          allowReturnToHuman: allowHuman,
+        }),
+      ),
+    );
+    if (task.state === 'running') return;
+    pass.consumed.push(taskId);
+    if (task.state === 'failed') {
+      this.modelFailed(pass, task.error, 'the debug agent\'s model call');
+      return;
+    }
+    this.addUsage(status, task.value);
+    const advice = interpretAdvice(task.value.text, { allowReturnToManager: allowManager, allowReturnToHuman: allowHuman });
+    status.advice = advice.advice;
+    if (advice.returnToManager) {
+      this.recordHistory(pass, 'Failed', REASON.ReturnedToManager, firstLine(status.message ?? diagnostics));
+      this.fail(pass, REASON.ReturnedToManager, `Returned to the plan's manager: ${firstLine(advice.advice)}`);
+      return;
+    }
+    if (advice.question) {
+      this.recordHistory(pass, 'Failed', reason, firstLine(status.message ?? diagnostics));
+      status.question = advice.question;
+      await this.clearAnswer(step);
+      this.toPhase(pass, 'AwaitingHuman', REASON.AwaitingHuman, `Waiting for an answer: kubectl annotate agentstep ${step.metadata.name} ${ANNOTATIONS.answer}="..."`);
+      pass.events.push({ type: 'Warning', reason: REASON.AwaitingHuman, message: advice.question });
+      return;
+    }
+    await this.endAttempt(pass, driver, reason, firstLine(status.message ?? diagnostics), advice.advice);
+  }
+
+  // ---- AwaitingHuman: the answer arrives as an annotation ----------------------------------------
+
+  private async awaitHuman(pass: Pass): Promise<void> {
+    const { step, status } = pass;
+    const answer = step.metadata.annotations?.[ANNOTATIONS.answer];
+    if (!answer) return;
+    status.advice = `A person answered the question "${status.question ?? ''}": ${answer}`;
+    delete status.question;
+    this.nextAttempt(pass, 'Received an answer from a person');
+    pass.events.push({ type: 'Normal', reason: 'Answered', message: 'Continuing with the answer' });
+  }
+
+  // ---- Attempt bookkeeping ------------------------------------------------------------------------
+
+  /** Ends the current attempt with an error: the next attempt, or Failed when none is left. */
+  private async endAttempt(pass: Pass, driver: AgentDriver, reason: string, error: string, advice: string | undefined): Promise<void> {
+    const { status, step } = pass;
+    const attempt = status.attempt ?? 1;
+    this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
+    await this.cleanupAttempts(step, attempt, driver, false);
+    if (attempt >= (status.maxAttempts ?? 1)) {
+      this.fail(pass, REASON.AttemptsExhausted, `Failed after ${attempt} attempt${attempt === 1 ? '' : 's'}; last error: ${error}`);
+      return;
+    }
+    status.advice = advice;
+    if (advice === undefined) delete status.advice;
+    status.message = error;
+    this.nextAttempt(pass, `Attempt ${attempt} failed (${reason}); retrying`);
+  }
+
+  private nextAttempt(pass: Pass, message: string): void {
+    const { status } = pass;
+    status.attempt = (status.attempt ?? 1) + 1;
+    status.attemptStartTime = iso(this.now());
+    delete status.activeResource;
+    this.toPhase(pass, 'Generating', REASON.Retrying, message);
+    pass.events.push({ type: 'Normal', reason: REASON.Retrying, message: `${message}: attempt ${status.attempt}` });
+    pass.requeueAfterMs = 0;
+  }
+
+  private recordHistory(pass: Pass, phase: StepPhase, reason: string, message: string): void {
+    const { status } = pass;
+    const attempt = status.attempt ?? 1;
+    const history = status.history ?? [];
+    if (history.some((h) => h.attempt === attempt)) return;
+    const started = lastAttemptStart(status) ?? status.startTime ?? iso(this.now());
+    const tokensSoFar = history.reduce((sum, h) => sum + (h.tokens ?? 0), 0);
+    const callsSoFar = history.reduce((sum, h) => sum + (h.modelCalls ?? 0), 0);
+    const entry: HistoryEntry = {
+      attempt,
+      phase,
+      outcome: phase === 'Succeeded' ? 'Succeeded' : 'Failed',
+      reason,
+      message: message.slice(0, 2000),
+      startTime: started,
+      seconds: Math.max(0, (this.now().getTime() - Date.parse(started)) / 1000),
+      tokens: Math.max(0, (status.usage?.totalTokens ?? 0) - tokensSoFar),
+      modelCalls: Math.max(0, (status.usage?.modelCalls ?? 0) - callsSoFar),
+      ...(status.activeResource ? { resource: status.activeResource } : {}),
+    };
+    status.history = [...history, entry].slice(-HISTORY_LIMIT);
+  }
+
+  private async finishSuccess(pass: Pass, driver: AgentDriver, success: { result: string; outputs: Record<string, string> }, input: AttemptInput): Promise<void> {
+    const { status, step } = pass;
+    status.outputs = success.outputs;
+    this.setResult(status, success.result);
+    this.recordHistory(pass, 'Succeeded', REASON.Succeeded, `Attempt ${status.attempt} succeeded`);
+    if (step.spec.useCache) {
+      status.cacheRef = await this.deps.cache.save(step.metadata.namespace!, {
+        agent: step.spec.agent,
+        context: input.context,
+        outputs: success.outputs,
+        result: success.result,
+        source: `${step.metadata.namespace}/${step.metadata.name}`,
+      });
+      status.cache = 'Saved';
+    }
+    await this.cleanupAttempts(step, status.attempt ?? 1, driver, true);
+    this.succeed(pass, REASON.Succeeded, `Succeeded on attempt ${status.attempt}`);
+  }
+
+  private setResult(status: AgentStepStatus, result: string): void {
+    status.result = result.length > 16_000 ? `…${result.slice(-16_000)}` : result;
+  }
+
+  // ---- Phase and condition helpers ------------------------------------------------------------------
+
+  private toPhase(pass: Pass, phase: StepPhase, reason: string, message: string): void {
+    const { status, step } = pass;
+    if (status.phase !== phase) this.deps.logger.info({ ...logFields(step, status), phase, reason }, 'Step changed phase');
+    status.phase = phase;
+    status.message = message;
+    status.conditions = setCondition(
+      status.conditions,
+      { type: CONDITION.succeeded, status: 'Unknown', reason, message, observedGeneration: step.metadata.generation ?? 0 },
+      this.now(),
+    );
+    status.conditions = setCondition(
+      status.conditions,
+      { type: CONDITION.ready, status: 'False', reason, message, observedGeneration: step.metadata.generation ?? 0 },
+      this.now(),
+    );
+  }
+
+  private succeed(pass: Pass, reason: string, message: string): void {
+    const { status, step } = pass;
+    status.phase = 'Succeeded';
+    status.reason = reason;
+    status.message = message;
+    delete status.activeResource;
+    status.completionTime = iso(this.now());
+    for (const type of [CONDITION.succeeded, CONDITION.ready]) {
+      status.conditions = setCondition(
+        status.conditions,
+        { type, status: 'True', reason, message, observedGeneration: step.metadata.generation ?? 0 },
+        this.now(),
+      );
+    }
+    pass.events.push({ type: 'Normal', reason, message });
+    this.deps.logger.info({ ...logFields(step, status) }, message);
+  }
+
+  private fail(pass: Pass, reason: string, message: string): void {
+    const { status, step } = pass;
+    status.phase = 'Failed';
+    status.reason = reason;
+    status.message = message;
+    delete status.activeResource;
+    status.completionTime = iso(this.now());
+    for (const type of [CONDITION.succeeded, CONDITION.ready]) {
+      status.conditions = setCondition(
+        status.conditions,
+        { type, status: 'False', reason, message, observedGeneration: step.metadata.generation ?? 0 },
+        this.now(),
+      );
+    }
+    pass.events.push({ type: 'Warning', reason, message });
+    this.deps.logger.warn({ ...logFields(step, status), reason }, message);
+  }
+
+  /** A model call failed after the provider's own retries. */
+  private modelFailed(pass: Pass, error: unknown, what: string): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (isModelError(error) && error.retryable) {
+      // An outage is not the attempt's fault: wait and ask again, visibly, without spending an attempt.
+      pass.status.reason = REASON.WaitingForModel;
+      pass.status.message = `${what} failed (${message}); asking again in ${MODEL_RETRY_MS / 1000} s`;
+      pass.requeueAfterMs = MODEL_RETRY_MS;
+      pass.events.push({ type: 'Warning', reason: REASON.WaitingForModel, message: pass.status.message });
+      return;
+    }
+    this.fail(pass, REASON.ModelUnavailable, `${what} failed: ${message}`);
+  }
+
+  private addUsage(status: AgentStepStatus, generation: Generation): void {
+    const usage = status.usage ?? { modelCalls: 0, promptTokens: 0, outputTokens: 0, totalTokens: 0, modelSeconds: 0, seconds: 0 };
+    usage.modelCalls += 1;
+    usage.promptTokens += generation.usage.promptTokens;
+    usage.outputTokens += generation.usage.outputTokens;
+    usage.totalTokens += generation.usage.totalTokens;
+    usage.modelSeconds = Math.round((usage.modelSeconds + generation.latencyMs / 1000) * 1000) / 1000;
+    status.usage = usage;
+  }
+
+  private async callModel(step: AgentStepObject, agent: string, prompt: string): Promise<Generation> {
+    const model = await this.deps.model(step);
+    const started = performance.now();
+    try {
+      const generation = await model.generate({ prompt, agent });
+      this.deps.metrics.recordModelCall(model.provider, agent, 'ok', (performance.now() - started) / 1000, generation.usage);
+      return generation;
+    } catch (error) {
+      const outcome = isModelError(error) ? error.kind : 'error';
+      this.deps.metrics.recordModelCall(model.provider, agent, outcome, (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  // ---- The world: attempt ConfigMaps, trial objects, cleanup ----------------------------------
+
+  private async attemptInput(step: AgentStepObject, driver: AgentDriver, attempt: number): Promise<AttemptInput> {
+    const parsed = parseContext(step.spec.agent, step.spec.context);
+    const context = parsed.ok ? (parsed.context as Record<string, unknown>) : {};
+    const status = step.status ?? {};
+    let previous: AttemptInput['previous'];
+    const last = status.history?.findLast((h) => h.attempt < attempt && h.outcome === 'Failed');
+    if (last) {
+      const stored = await this.attemptConfigMap(step, last.attempt);
+      previous = {
+        error: last.message ?? last.reason,
+        ...(stored?.data?.[ATTEMPT_KEYS.artifact] ? { artifact: stored.data[ATTEMPT_KEYS.artifact] } : {}),
+        ...(status.advice ? { advice: status.advice } : {}),
+      };
+    }
+    const maxRuntime = (context['maxRuntime'] as number | undefined) ?? this.deps.settings.defaultMaxRuntime;
+    const objectName = attemptName(step.metadata.name!, attempt);
+    return {
+      namespace: step.metadata.namespace!,
+      stepName: step.metadata.name!,
+      ...(step.spec.planRef ? { planName: step.spec.planRef.name } : {}),
+      agent: step.spec.agent,
+      context,
+      attempt,
+      ...(previous ? { previous } : {}),
+      avoid: Array.isArray(context['avoid']) ? (context['avoid'] as unknown[]).map(String) : [],
+      ...(typeof context['instruction'] === 'string' && step.spec.agent !== 'cost' && step.spec.agent !== 'flux-batch'
+        ? { instruction: context['instruction'] as string }
+        : {}),
+      settings: this.deps.settings,
+      cluster: await this.deps.clusterFacts(step.spec.agent),
+      objectName,
+      labels: stepLabels({
+        step: step.metadata.name!,
+        attempt,
+        agent: step.spec.agent,
+        ...(step.spec.planRef ? { plan: step.spec.planRef.name } : {}),
+      }),
+      ownerReference: { ...controllerReference(step as never), controller: true, blockOwnerDeletion: true },
+      maxRuntimeSeconds: maxRuntime,
+    };
+  }
+
+  private attemptConfigMap(step: AgentStepObject, attempt: number): Promise<ConfigMap | undefined> {
+    return this.deps.client.find<ConfigMap>(RESOURCES.configMaps, step.metadata.namespace, attemptName(step.metadata.name!, attempt));
+  }
+
+  /** Writes keys of the attempt ConfigMap, creating it (owned by the step) when absent. */
+  private async saveAttempt(step: AgentStepObject, attempt: number, data: Record<string, string>): Promise<void> {
+    const name = attemptName(step.metadata.name!, attempt);
+    const namespace = step.metadata.namespace!;
+    const existing = await this.deps.client.find<ConfigMap>(RESOURCES.configMaps, namespace, name);
+    if (existing) {
+      await this.deps.client.patch(RESOURCES.configMaps, namespace, name, { data });
+      return;
+    }
+    try {
+      await this.deps.client.create<ConfigMap>(RESOURCES.configMaps, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name,
+          namespace,
+          labels: stepLabels({
+            step: step.metadata.name!,
+            attempt,
+            agent: step.spec.agent,
+            ...(step.spec.planRef ? { plan: step.spec.planRef.name } : {}),
+          }),
+          ownerReferences: [controllerReference(step as never)],
+        },
+        data,
+      });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      await this.deps.client.patch(RESOURCES.configMaps, namespace, name, { data });
+    }
+  }
+
+  /** Creates a child; one that already exists is ours (deterministic name), so it is left as it is. */
+  private async ensureObject(object: KubeObject): Promise<void> {
+    const resource = resourceOf(object);
+    if (this.deps.world.cached(resource, object.metadata.namespace!, object.metadata.name!)) return;
+    try {
+      await this.deps.client.create(resource, object);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+
+  private async deleteTrialObjects(step: AgentStepObject, attempt: number, driver: AgentDriver): Promise<void> {
+    const name = attemptName(step.metadata.name!, attempt);
+    const namespace = step.metadata.namespace!;
+    if (driver.trial === 'minicluster') await this.deps.client.delete(RESOURCES.miniClusters, namespace, name);
+    else await this.deps.client.delete(RESOURCES.jobs, namespace, name);
+  }
+
+  /**
+   * Deletes the Jobs (and MiniClusters) of finished attempts, keeping the latest failed ones for
+   * inspection (spec.retain.failedAttempts, default 1) and the successful one.
+   */
+  private async cleanupAttempts(step: AgentStepObject, current: number, driver: AgentDriver, succeeded: boolean): Promise<void> {
+    if (driver.trial === 'inline') return;
+    const keep = step.spec.retain?.failedAttempts ?? this.deps.settings.failedAttemptsToKeep ?? 1;
+    const lastFailed = succeeded ? current - 1 : current;
+    for (let attempt = lastFailed - keep; attempt >= 1; attempt--) {
+      const name = attemptName(step.metadata.name!, attempt);
+      if (!this.deps.world.trialExists(driver.trial, step.metadata.namespace!, name)) continue;
+      await this.deleteTrialObjects(step, attempt, driver);
+    }
+  }
+
+  private async cleanupFinished(pass: Pass, driver: AgentDriver): Promise<void> {
+    // Finished steps keep what cleanupAttempts left; nothing is running to watch. Forget stale tasks.
+    this.deps.tasks.clear(pass.key);
+    void driver;
+  }
+
+  private async clearAnswer(step: AgentStepObject): Promise<void> {
+    if (!step.metadata.annotations?.[ANNOTATIONS.answer]) return;
+    await this.deps.client.patch(RESOURCES.agentSteps, step.metadata.namespace, step.metadata.name!, {
+      metadata: { annotations: { [ANNOTATIONS.answer]: null } },
+    });
+  }
+
+  // ---- Writing status -----------------------------------------------------------------------------
+
+  private async writeStatus(pass: Pass): Promise<void> {
+    const { step, status } = pass;
+    status.observedGeneration = step.metadata.generation ?? 0;
+    if (status.usage && status.startTime) {
+      const end = status.completionTime ? Date.parse(status.completionTime) : this.now().getTime();
+      status.usage.seconds = Math.max(0, Math.round((end - Date.parse(status.startTime)) / 100) / 10);
+    }
+    const changed = JSON.stringify(status) !== JSON.stringify(step.status ?? {});
+    if (changed) {
+      // With the cached resourceVersion: a conflict means the cache is stale; the queue retries.
+      await this.deps.client.replaceStatus(RESOURCES.agentSteps, { ...step, status });
+      this.deps.metrics.steps.inc({ phase: status.phase ?? 'Pending' });
+      if (step.status?.phase) this.deps.metrics.steps.dec({ phase: step.status.phase });
+    }
+    for (const id of pass.consumed) this.deps.tasks.clear(pass.key, id);
+    if (changed) for (const e of pass.events) await this.deps.events.record(step, e.type, e.reason, e.message);
+  }
+}
+
+// ---- Small helpers --------------------------------------------------------------------------------
+
+function resourceOf(object: KubeObject) {
+  for (const r of Object.values(RESOURCES)) {
+    const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+    if (r.kind === object.kind && apiVersion === object.apiVersion) return r;
+  }
+  throw new Error(`no resource for ${object.apiVersion} ${object.kind}`);
+}
+
+function trialReason(trial: AgentDriver['trial']): string {
+  return trial === 'build' ? REASON.Building : trial === 'inline' ? REASON.Validating : REASON.Deploying;
+}
+
+/** The stored artifact is the accepted text; agents accept it again as if the model had answered it. */
+function artifactAsAnswer(driver: AgentDriver, artifact: string): string {
+  void driver;
+  return artifact;
+}
+
+function lastAttemptStart(status: AgentStepStatus): string | undefined {
+  return status.attemptStartTime;
+}
+
+const firstLine = (text: string) => (text.split('\n').find((l) => l.trim()) ?? text).slice(0, 500);
+
+function logFields(step: AgentStepObject, status: AgentStepStatus) {
+  return {
+    plan: step.spec.planRef?.name ?? step.metadata.labels?.[LABELS.plan],
+    step: step.metadata.name,
+    attempt: status.attempt,
+    agent: step.spec.agent,
+  };
+}
+
+export { resourcePath };

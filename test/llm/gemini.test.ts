@@ -101,6 +101,24 @@ describe('gemini provider', () => {
     expect(generation.usage).toEqual({ promptTokens: 20, outputTokens: 10, totalTokens: 30 });
   });
 
+  it('measures latency with the injected clock, waits between retries included', async () => {
+    server.enqueue({ type: 'error', status: 503 }, { type: 'text', text: 'ok' });
+    let clock = 1_000;
+    const gemini = new GeminiModel(
+      { apiKey: API_KEY, baseUrl: server.url, baseDelayMs: 400, maxDelayMs: 400 },
+      {
+        now: () => clock,
+        random: () => 0,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      },
+    );
+    const generation = await gemini.generate({ prompt: 'hi' });
+    expect(generation.latencyMs).toBe(200);
+    expect(generation.attempts).toBe(2);
+  });
+
   it('uses the configured model name', async () => {
     server.enqueue({ type: 'text', text: 'ok' });
     const { gemini } = model({ model: 'gemini-2.5-flash' });
@@ -229,14 +247,14 @@ describe('gemini provider', () => {
 
   it('times out a slow response, retries, and reports a timeout when every try is slow', async () => {
     server.enqueue({ type: 'slow', delayMs: 10_000 }, { type: 'text', text: 'quick one' });
-    const { gemini, sleeps } = model({ timeoutMs: 100, maxRetries: 2 });
+    const { gemini, sleeps } = model({ timeoutMs: 250, maxRetries: 2 });
     const generation = await gemini.generate({ prompt: 'hello' });
     expect(generation.text).toBe('quick one');
     expect(generation.attempts).toBe(2);
     expect(sleeps).toHaveLength(1);
 
     server.enqueue({ type: 'slow', delayMs: 10_000 }, { type: 'slow', delayMs: 10_000 });
-    const slow = model({ timeoutMs: 100, maxRetries: 1 });
+    const slow = model({ timeoutMs: 250, maxRetries: 1 });
     const error = await failure(slow.gemini.generate({ prompt: 'hello' }));
     expect(error.kind).toBe('timeout');
     expect(error.retryable).toBe(true);

@@ -127,7 +127,7 @@ describe('openai-compatible provider', () => {
 
   it('times out slow responses', async () => {
     server.enqueue({ type: 'slow', delayMs: 10_000 }, { type: 'slow', delayMs: 10_000 });
-    const { openai } = model({ timeoutMs: 100, maxRetries: 1 });
+    const { openai } = model({ timeoutMs: 250, maxRetries: 1 });
     const error = await failure(openai.generate({ prompt: 'hi' }));
     expect(error.kind).toBe('timeout');
     expect(error.attempts).toBe(2);

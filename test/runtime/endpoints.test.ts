@@ -69,6 +69,7 @@ describe('health and metrics endpoints', () => {
       expect((await get(endpoints.healthPort, '/readyz')).status).toBe(200);
       metrics.recordModelCall('gemini', 'build', 'ok', 1.5, { promptTokens: 100, outputTokens: 20 });
       metrics.queueDepth.set({ controller: 'agentstep' }, 3);
+      metrics.reconcileDuration.observe({ controller: 'agentstep' }, 0.02);
       const text = await (await get(endpoints.metricsPort, '/metrics')).text();
       expect(text).toContain('fractale_model_calls_total{provider="gemini",agent="build",outcome="ok"} 1');
       expect(text).toContain(

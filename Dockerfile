@@ -37,7 +37,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# The sample plans and the CRDs, as in the npm package, for the CLI commands that read them.
 COPY plans ./plans
+COPY crds ./crds
 # Numeric, so Kubernetes can verify runAsNonRoot. The image writes nothing outside /tmp, so it runs
 # with a read-only root filesystem (the chart mounts an emptyDir at /tmp).
 USER 65532:65532

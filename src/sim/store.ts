@@ -211,8 +211,8 @@ export class Store {
   /** Objects by storage key ("group/plural", shared by a CRD's versions), then by "namespace/name". */
   private readonly objects = new Map<string, Map<string, KubeObject>>();
   private readonly watchers = new Map<string, Set<Watcher>>();
-  private readonly log: LoggedEvent[] = [];
-  private droppedThrough = 0;
+  /** Recent events per storage key, as the watch cache keeps them per resource. */
+  private readonly history = new Map<string, { events: LoggedEvent[]; droppedThrough: number }>();
   private rv = 0;
   private gcScheduled = false;
   private readonly goneOwners: string[] = [];
@@ -1068,10 +1068,15 @@ export class Store {
         );
       }
       const from = Number(rv);
-      if (from < this.droppedThrough) {
-        throw new StatusError(410, 'Expired', `too old resource version: ${from} (${this.droppedThrough})`);
+      const history = this.history.get(watcher.storage) ?? { events: [], droppedThrough: 0 };
+      if (from < history.droppedThrough) {
+        throw new StatusError(
+          410,
+          'Expired',
+          `too old resource version: ${from} (${history.droppedThrough})`,
+        );
       }
-      for (const e of this.log) if (e.rv > from && e.storage === watcher.storage) this.deliver(watcher, e);
+      for (const e of history.events) if (e.rv > from) this.deliver(watcher, e);
     }
     let set = this.watchers.get(watcher.storage);
     if (!set) {
@@ -1102,10 +1107,16 @@ export class Store {
     old: KubeObject | undefined,
   ): void {
     const event: LoggedEvent = { rv: Number(object.metadata.resourceVersion), storage, type, object, old };
-    this.log.push(event);
-    if (this.log.length > this.watchWindow + 256) {
-      const dropped = this.log.splice(0, this.log.length - this.watchWindow);
-      this.droppedThrough = dropped[dropped.length - 1]!.rv;
+    let history = this.history.get(storage);
+    if (!history) {
+      history = { events: [], droppedThrough: 0 };
+      this.history.set(storage, history);
+    }
+    history.events.push(event);
+    // Trimmed in batches so a busy resource does not shift the array on every write.
+    if (history.events.length > this.watchWindow + Math.ceil(this.watchWindow / 4)) {
+      const dropped = history.events.splice(0, history.events.length - this.watchWindow);
+      history.droppedThrough = dropped[dropped.length - 1]!.rv;
     }
     const set = this.watchers.get(storage);
     if (!set) return;

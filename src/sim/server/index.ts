@@ -31,11 +31,18 @@ export interface ApiServerOptions {
   host?: string;
   /** How often watches that allow bookmarks get a BOOKMARK event (ms, default 10 s). */
   bookmarkIntervalMs?: number;
+  /**
+   * Watches without timeoutSeconds end after this long (times a random 1..2, as the real server's
+   * --min-request-timeout of 30 min does); default 1800 s.
+   */
+  watchTimeoutSeconds?: number;
 }
 
 export interface ApiServer {
   url: string;
   port: number;
+  /** Ends every open watch, as a restarting API server does; clients re-watch from their resourceVersion. */
+  closeWatches(): void;
   close(): Promise<void>;
 }
 
@@ -163,6 +170,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const bookmarkInterval = options.bookmarkIntervalMs ?? 10_000;
   const sockets = new Set<Socket>();
   const closers = new Set<() => void>();
+  const watchClosers = new Set<() => void>();
+  const watchTimeout = options.watchTimeoutSeconds ?? 1800;
   let serverAddress = '127.0.0.1:0';
 
   function groups(): Map<string, ResourceType[]> {
@@ -379,9 +388,11 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       unsubscribe();
       for (const timer of timers) clearTimeout(timer);
       closers.delete(finish);
+      watchClosers.delete(finish);
       if (!res.writableEnded) res.end();
     };
     closers.add(finish);
+    watchClosers.add(finish);
     try {
       unsubscribe = store.watch(resourceOf(t), onEvent, {
         namespace: route.namespace,
@@ -399,7 +410,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       throw err;
     }
     const timeout = Number(q.get('timeoutSeconds') ?? '');
-    if (Number.isFinite(timeout) && timeout > 0) timers.push(setTimeout(finish, timeout * 1000));
+    const seconds = Number.isFinite(timeout) && timeout > 0 ? timeout : watchTimeout * (1 + Math.random());
+    timers.push(setTimeout(finish, seconds * 1000));
     if (q.get('allowWatchBookmarks') === 'true') {
       const bookmark = setInterval(() => {
         write('BOOKMARK', {
@@ -732,6 +744,9 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       resolve({
         url: `http://${host}:${address.port}`,
         port: address.port,
+        closeWatches: () => {
+          for (const close of [...watchClosers]) close();
+        },
         close: () =>
           new Promise<void>((done) => {
             for (const close of [...closers]) close();

@@ -237,6 +237,11 @@ describe('the operator configuration the chart passes', () => {
     expect(env['FRACTALE_REGISTRY']).toBe('REGION-docker.pkg.dev/PROJECT_ID/fractale');
     expect(env['FRACTALE_RUN_SERVICE_ACCOUNT']).toBe('fractale-build');
     expect((only(objects, 'Deployment')['spec'] as { replicas: number }).replicas).toBe(2);
+    const budget = only(objects, 'PodDisruptionBudget');
+    expect(budget['spec']).toEqual({
+      minAvailable: 1,
+      selector: { matchLabels: (only(objects, 'Service')['spec'] as { selector: unknown }).selector },
+    });
   });
 
   it('joins watched namespaces and maps the other values to their variables', () => {

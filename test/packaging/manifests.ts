@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import {
   ClusterRole,
   ClusterRoleBinding,
@@ -36,6 +37,7 @@ const MODELS: Record<string, new (data: never) => Validatable> = {
   'v1/Service': Service,
   'v1/Secret': Secret,
   'v1/Namespace': Namespace,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
   'rbac.authorization.k8s.io/v1/Role': Role,

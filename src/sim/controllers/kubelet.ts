@@ -488,18 +488,31 @@ class PodWorker {
     container.state = { running: { startedAt } };
     this.#writeStatus();
     const program = this.#kubelet.program(this.#pod, container.spec);
-    for (const piece of program.output) {
-      this.#after(
-        piece.at,
-        () => this.#ctx.logs.append(this.#namespace, this.#name, container.name, piece.text),
-        container,
-      );
-    }
+    // Output and exit are chained, each timer set when the previous fires: timers with different
+    // sub-millisecond delays do not reliably fire in order.
+    const pieces = [...program.output].sort((a, b) => a.at - b.at);
     const exit = program.exit;
-    if (exit) {
-      // Timers with equal delays fire in creation order: output due at exit is written first.
+    let next = 0;
+    let elapsed = 0;
+    const step = () => {
+      const piece = pieces[next];
+      if (piece) {
+        this.#after(
+          Math.max(0, piece.at - elapsed),
+          () => {
+            elapsed = piece.at;
+            let text = '';
+            while (next < pieces.length && pieces[next]!.at <= elapsed) text += pieces[next++]!.text;
+            this.#ctx.logs.append(this.#namespace, this.#name, container.name, text);
+            step();
+          },
+          container,
+        );
+        return;
+      }
+      if (!exit) return;
       this.#after(
-        exit.at,
+        Math.max(0, exit.at - elapsed),
         () => {
           if (this.#halted || this.#terminating || !('running' in container.state)) return;
           program.onExit?.();
@@ -507,7 +520,8 @@ class PodWorker {
         },
         container,
       );
-    }
+    };
+    step();
   }
 
   #exited(container: RunningContainer, exitCode: number, reason: string, message?: string): void {

@@ -92,7 +92,8 @@ export class BehaviorsError extends Error {
   }
 }
 
-function fieldPath(path: readonly PropertyKey[]): string {
+/** A zod issue path as people write it: `pods[1].outcome`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
   let text = '';
   for (const key of path) {
     if (typeof key === 'number') text += `[${key}]`;

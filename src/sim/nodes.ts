@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { fieldPath } from './behaviors.ts';
 import { parseQuantity } from './controllers/quantity.ts';
 
 const quantity = z.union([z.string(), z.number()]).refine(
@@ -67,7 +68,7 @@ export function parseNodes(text: string, source = 'nodes.yaml'): NodeSpec[] {
         const node = document.getIn(issue.path.slice(0, depth), true);
         if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
       }
-      return `  ${source}${line ? `:${line}` : ''}: ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+      return `  ${source}${line ? `:${line}` : ''}: ${fieldPath(issue.path)}: ${issue.message}`;
     });
     throw new Error(`Invalid nodes file ${source}:\n${lines.join('\n')}`);
   }

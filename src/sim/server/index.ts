@@ -165,6 +165,22 @@ interface Route {
   subresource: string | undefined;
 }
 
+/** Stored objects are frozen, so one serialized line per event serves every watcher. */
+const eventLines = new WeakMap<KubeObject, Map<string, string>>();
+function eventLine(e: WatchEvent): string {
+  let byType = eventLines.get(e.object);
+  if (!byType) {
+    byType = new Map();
+    eventLines.set(e.object, byType);
+  }
+  let line = byType.get(e.type);
+  if (line === undefined) {
+    line = `${JSON.stringify({ type: e.type, object: e.object })}\n`;
+    byType.set(e.type, line);
+  }
+  return line;
+}
+
 export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { store, logs } = options;
   const bookmarkInterval = options.bookmarkIntervalMs ?? 10_000;
@@ -378,8 +394,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
           toTable(t, [e.object], { now: new Date(), includeObject: include, withColumns: first }),
         );
         first = false;
-      } else {
-        write(e.type, e.object);
+      } else if (!res.writableEnded) {
+        res.write(eventLine(e));
       }
     };
     let unsubscribe: () => void = () => {};

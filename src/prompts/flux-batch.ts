@@ -5,8 +5,8 @@ import { bullets, fenced, join, section } from './render.ts';
 /** What a Flux batch script must look like; the checker in agents/flux-batch enforces the same. */
 export const FLUX_BATCH_RULES = [
   'Start with #!/bin/bash, then the #FLUX: directives, one option per line, then the commands.',
-  'Directives take flux batch options only: -N/--nodes, -n/--ntasks, -c/--cores-per-task, -g/--gpus-per-task, -t/--time-limit, --job-name, --output, --error, -q/--queue, --exclusive.',
-  'Counts are positive integers; a time limit looks like 30m or 2h.',
+  'Directives take flux batch options only: -N/--nodes, -n/--nslots, -c/--cores-per-slot, -g/--gpus-per-slot, -t/--time-limit, --job-name, --output, --error, -q/--queue, --exclusive. flux batch counts slots, not tasks: --ntasks and --cores-per-task are flux run options.',
+  'Ask for nodes (-N) or slots (-n); counts are positive integers; a time limit looks like 30m or 2h.',
   'Launch parallel programs with flux run, not mpirun, mpiexec or srun; no #SBATCH or #PBS lines.',
 ] as const;
 

@@ -1,0 +1,38 @@
+// The flux-batch agent: a Flux batch script with #FLUX: directives, held to the built-in checker.
+import type { FluxBatchContext } from '../../api/context.ts';
+import { FLUX_BATCH_RULES, fluxBatchGeneratePrompt, fluxBatchRegeneratePrompt } from '../../prompts/flux-batch.ts';
+import type { AgentDriver } from '../../step/driver.ts';
+import { extractCodeBlock } from '../parse.ts';
+import { checkFluxBatchScript } from './validate.ts';
+
+const looksLikeScript = (text: string) => /^#!/.test(text.trim());
+
+export const fluxBatchDriver: AgentDriver = {
+  agent: 'flux-batch',
+  trial: 'inline',
+  artifactName: 'batch.sh',
+  debug: { artifactKind: 'Flux batch script', artifactLanguage: 'bash', rules: FLUX_BATCH_RULES },
+  fixedContext: () => ({}),
+  prompt(input) {
+    const context = input.context as FluxBatchContext;
+    const base = {
+      instruction: context.instruction,
+      ...(context.details ? { details: context.details } : {}),
+      ...(input.instruction ? { managerInstruction: input.instruction } : {}),
+      avoid: input.avoid,
+    };
+    const previous = input.previous;
+    if (previous?.artifact) {
+      return fluxBatchRegeneratePrompt({ ...base, script: previous.artifact, advice: previous.advice ?? previous.error });
+    }
+    return fluxBatchGeneratePrompt(base);
+  },
+  accept(answer) {
+    const block = extractCodeBlock(answer, 'bash', looksLikeScript);
+    if (!block.ok) return { ok: false, reason: 'InvalidArtifact', error: block.error };
+    const checked = checkFluxBatchScript(block.text);
+    if (!checked.ok) return { ok: false, reason: 'ValidationFailed', error: checked.explanation };
+    return { ok: true, artifact: checked.script, objects: [] };
+  },
+  succeed: (artifact) => ({ result: artifact, outputs: { script: artifact } }),
+};

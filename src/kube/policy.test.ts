@@ -429,6 +429,16 @@ describe('applyManifestPolicy: refusals', () => {
     expect(result.explanation).not.toContain('\n');
   });
 
+  it('refuses a YAML alias bomb instead of expanding it', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 0; i < 12; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`,
+      );
+    const result = applyManifestPolicy(`${bomb.join('\n')}\nkind: Job\n`, jobPolicy);
+    expect(result).toMatchObject({ ok: false, reason: 'InvalidYAML' });
+  });
+
   it('reports every violation at once', () => {
     const text = pod((s) => {
       s.hostNetwork = true;

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkDockerfile, dockerfileDigest, imageName, imageReference, instructions } from './dockerfile.ts';
+import {
+  checkDockerfile,
+  dockerfileDigest,
+  imageName,
+  imageReference,
+  instructions,
+  readDockerfileAnswer,
+} from './dockerfile.ts';
 
 const LAMMPS = `# LAMMPS for CPU
 FROM ubuntu:24.04
@@ -109,5 +116,23 @@ describe('image names', () => {
 
   it('gives a changed Dockerfile a new tag', () => {
     expect(dockerfileDigest(LAMMPS)).not.toBe(dockerfileDigest(`${LAMMPS}RUN true\n`));
+  });
+});
+
+describe('readDockerfileAnswer', () => {
+  it.each([
+    { name: 'a dockerfile block', answer: `Sure:\n\`\`\`dockerfile\n${LAMMPS}\`\`\`` },
+    { name: 'a bare Dockerfile with a leading comment', answer: LAMMPS },
+  ])('reads $name', ({ answer }) => {
+    expect(readDockerfileAnswer(answer)).toEqual({ ok: true, dockerfile: LAMMPS.trim() });
+  });
+
+  it.each([
+    { name: 'prose', answer: 'You should use ubuntu.', says: /no ```dockerfile code block/ },
+    { name: 'a multi-stage block', answer: '```dockerfile\nFROM a AS b\nFROM c\n```', says: /multi-stage/ },
+  ])('refuses $name', ({ answer, says }) => {
+    const result = readDockerfileAnswer(answer);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.explanation).toMatch(says);
   });
 });

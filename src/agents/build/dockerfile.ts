@@ -2,6 +2,7 @@
 // in the context, so COPY/ADD of local files can only fail; multi-stage builds are out of scope for
 // the agent (the seed's rule), and a Dockerfile must start from a base image.
 import { createHash } from 'node:crypto';
+import { extractCodeBlock } from '../parse.ts';
 
 export interface DockerfileProblem {
   line: number;
@@ -125,4 +126,17 @@ export function imageReference(registry: string, name: string, dockerfile: strin
   const withRegistry =
     prefix && !repository.startsWith(`${prefix}/`) ? `${prefix}/${repository}` : repository;
   return `${withRegistry}:${dockerfileDigest(dockerfile)}`;
+}
+
+const looksLikeDockerfile = (text: string) => /^\s*(#.*\n\s*)*(ARG\s.*\n\s*)*FROM\s/i.test(text);
+
+/**
+ * The Dockerfile in a model answer, checked: the ```dockerfile block (or the bare answer when it is a
+ * Dockerfile), held to checkDockerfile. A refusal's explanation is the error of the attempt.
+ */
+export function readDockerfileAnswer(answer: string): DockerfileCheck {
+  const extracted = extractCodeBlock(answer, 'dockerfile', looksLikeDockerfile);
+  if (!extracted.ok)
+    return { ok: false, problems: [{ line: 1, message: extracted.error }], explanation: extracted.error };
+  return checkDockerfile(extracted.text);
 }

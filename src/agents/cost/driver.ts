@@ -9,7 +9,11 @@ export const costDriver: AgentDriver = {
   agent: 'cost',
   trial: 'inline',
   artifactName: 'cost.json',
-  debug: { artifactKind: 'cost estimate', artifactLanguage: 'json', rules: ['Answer with a JSON list of suggestions.'] },
+  debug: {
+    artifactKind: 'cost estimate',
+    artifactLanguage: 'json',
+    rules: ['Answer with a JSON list of suggestions.'],
+  },
   fixedContext: (input) => ({ environment: (input.context as CostContext).environment }),
   prompt(input) {
     const context = input.context as CostContext;

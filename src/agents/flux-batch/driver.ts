@@ -1,6 +1,10 @@
 // The flux-batch agent: a Flux batch script with #FLUX: directives, held to the built-in checker.
 import type { FluxBatchContext } from '../../api/context.ts';
-import { FLUX_BATCH_RULES, fluxBatchGeneratePrompt, fluxBatchRegeneratePrompt } from '../../prompts/flux-batch.ts';
+import {
+  FLUX_BATCH_RULES,
+  fluxBatchGeneratePrompt,
+  fluxBatchRegeneratePrompt,
+} from '../../prompts/flux-batch.ts';
 import type { AgentDriver } from '../../step/driver.ts';
 import { extractCodeBlock } from '../parse.ts';
 import { checkFluxBatchScript } from './validate.ts';
@@ -23,7 +27,11 @@ export const fluxBatchDriver: AgentDriver = {
     };
     const previous = input.previous;
     if (previous?.artifact) {
-      return fluxBatchRegeneratePrompt({ ...base, script: previous.artifact, advice: previous.advice ?? previous.error });
+      return fluxBatchRegeneratePrompt({
+        ...base,
+        script: previous.artifact,
+        advice: previous.advice ?? previous.error,
+      });
     }
     return fluxBatchGeneratePrompt(base);
   },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFluxBatchScript, splitDirective } from './validate.ts';
+import { checkFluxBatchScript, readFluxBatchAnswer, splitDirective } from './validate.ts';
 
 const GOOD = `#!/bin/bash
 #FLUX: -N 2
@@ -152,5 +152,19 @@ describe('checkFluxBatchScript', () => {
     { given: 'a\\ b c#d', want: ['a b', 'c#d'] },
   ])('splits $given like a shell', ({ given, want }) => {
     expect(splitDirective(given)).toEqual(want);
+  });
+});
+
+describe('readFluxBatchAnswer', () => {
+  it.each([
+    { name: 'a bash block', answer: `\`\`\`bash\n${GOOD}\`\`\`` },
+    { name: 'an sh block', answer: `Script:\n\`\`\`sh\n${GOOD}\`\`\`` },
+    { name: 'a bare script', answer: GOOD },
+  ])('reads $name', ({ answer }) => {
+    expect(readFluxBatchAnswer(answer)).toMatchObject({ ok: true, script: GOOD.trim() });
+  });
+
+  it('refuses prose', () => {
+    expect(readFluxBatchAnswer('Use flux batch -N2.')).toMatchObject({ ok: false });
   });
 });

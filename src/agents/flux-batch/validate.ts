@@ -2,6 +2,7 @@
 // directives): a shebang, then a group of directives with one sentinel (`#FLUX:`, `# flux:`, ...),
 // then the commands. Options are flux batch's own; note that flux batch counts slots
 // (-n/--nslots, -c/--cores-per-slot, -g/--gpus-per-slot), where flux run counts tasks.
+import { extractCodeBlock } from '../parse.ts';
 
 export interface Directive {
   line: number;
@@ -260,4 +261,12 @@ export function checkFluxBatchScript(script: string): FluxBatchCheck {
       '-c/--cores-per-slot, -g/--gpus-per-slot, -t/--time-limit, --job-name, --output, --error, -q/--queue, ' +
       '--exclusive), then the commands, launching parallel programs with flux run.',
   };
+}
+
+/** The batch script in a model answer (a ```bash or ```sh block, or the bare script), checked. */
+export function readFluxBatchAnswer(answer: string): FluxBatchCheck {
+  const extracted = extractCodeBlock(answer, 'bash', (text) => text.startsWith('#!'));
+  if (!extracted.ok)
+    return { ok: false, problems: [{ line: 1, message: extracted.error }], explanation: extracted.error };
+  return checkFluxBatchScript(extracted.text);
 }

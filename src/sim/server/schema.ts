@@ -327,7 +327,7 @@ function walk(
       });
     }
     if (s.minItems !== undefined && v.length < s.minItems) {
-      invalid(causes, path, v, `${at} in body should have at least ${s.minItems} items`);
+      invalid(causes, path, v.length, `${at} in body should have at least ${s.minItems} items`);
     }
     const listType = s['x-kubernetes-list-type'];
     if (listType === 'set' || s.uniqueItems) {
@@ -379,7 +379,7 @@ function walk(
       });
     }
     if (s.minProperties !== undefined && size < s.minProperties) {
-      invalid(causes, path, v, `${at} in body should have at least ${s.minProperties} properties`);
+      invalid(causes, path, size, `${at} in body should have at least ${s.minProperties} properties`);
     }
     const oldObject = isObject(old) ? old : undefined;
     for (const [key, item] of Object.entries(v)) {

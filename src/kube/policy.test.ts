@@ -596,6 +596,14 @@ describe('applyManifestPolicy: forced fields of a Job', () => {
       want: [undefined, undefined],
     },
     {
+      name: 'no TTL',
+      text: job((o) => {
+        o.spec.ttlSecondsAfterFinished = 0;
+      }),
+      path: (o) => o.spec.ttlSecondsAfterFinished,
+      want: undefined,
+    },
+    {
       name: 'not suspended',
       text: job((o) => {
         o.spec.suspend = true;
@@ -697,6 +705,14 @@ describe('applyManifestPolicy: forced fields of a MiniCluster', () => {
       }),
       path: (o) => o.spec.logging.strict,
       want: true,
+    },
+    {
+      name: 'no cleanup',
+      text: cluster((o) => {
+        o.spec.cleanup = true;
+      }),
+      path: (o) => o.spec.cleanup,
+      want: false,
     },
     {
       name: 'not interactive',

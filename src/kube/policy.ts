@@ -311,8 +311,9 @@ function jobPolicy(job: Obj, policy: ManifestPolicy, changes: string[]): Violati
   if (pod['serviceAccount'] !== undefined) remove(pod, 'serviceAccount', `${base}.serviceAccount`, changes);
   capBackoff(spec, policy, 'spec.backoffLimit', changes);
   set(spec, 'activeDeadlineSeconds', policy.activeDeadlineSeconds, 'spec.activeDeadlineSeconds', changes);
-  // A hand-written selector could adopt pods that are not this run's; suspend would never start it.
-  for (const field of ['selector', 'manualSelector', 'suspend'] as const) {
+  // A hand-written selector could adopt pods that are not this run's; suspend would never start it;
+  // a TTL could delete the Job before its diagnostics are read (the owner reference cleans it up).
+  for (const field of ['selector', 'manualSelector', 'suspend', 'ttlSecondsAfterFinished'] as const) {
     if (spec[field] !== undefined) remove(spec, field, `spec.${field}`, changes);
   }
   mergeLabels(child(template, 'metadata'), policy.labels, 'spec.template.metadata.labels', changes);
@@ -385,6 +386,8 @@ function miniclusterPolicy(cluster: Obj, policy: ManifestPolicy, changes: string
   set(first, 'launcher', false, 'spec.containers[0].launcher', changes);
   set(child(spec, 'logging'), 'strict', true, 'spec.logging.strict', changes);
   if (spec['interactive'] !== undefined) set(spec, 'interactive', false, 'spec.interactive', changes);
+  // Cleanup would delete the pods, and their logs, before the run is diagnosed.
+  if (spec['cleanup'] !== undefined) set(spec, 'cleanup', false, 'spec.cleanup', changes);
   set(spec, 'deadlineSeconds', policy.activeDeadlineSeconds, 'spec.deadlineSeconds', changes);
   capBackoff(spec, policy, 'spec.backoffLimit', changes);
   if (policy.serviceAccountName) {

@@ -68,7 +68,9 @@ export class ClusterFactsReader {
     const version = crd?.spec?.versions?.find((v) => v.name === 'v1alpha2');
     if (version) {
       miniCluster = true;
-      const spec = (version.schema?.openAPIV3Schema?.['properties'] as Record<string, Record<string, unknown>> | undefined)?.['spec'];
+      const spec = (
+        version.schema?.openAPIV3Schema?.['properties'] as Record<string, Record<string, unknown>> | undefined
+      )?.['spec'];
       if (spec) facts.miniClusterSchema = outlineSchema(spec, 0, 2);
     }
     this.cached = { at: Date.now(), facts, miniCluster };

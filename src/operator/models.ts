@@ -1,7 +1,7 @@
 // Which model drives a step: the step's spec.model, over the operator's flags. API keys come from a
 // Secret (or the environment) and are held in memory only: never in status, events, logs or prompts.
 import type { ModelSpec } from '../api/common.ts';
-import { type KubeClient, type KubeObject, isNotFound } from '../kube/client.ts';
+import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { createModel, type ModelConfig } from '../llm/index.ts';
 import type { LanguageModel } from '../llm/types.ts';
@@ -14,7 +14,10 @@ export class ModelSetupError extends Error {
 type Secret = KubeObject & { data?: Record<string, string>; stringData?: Record<string, string> };
 
 export interface ModelResolverOptions {
-  config: Pick<OperatorConfig, 'provider' | 'model' | 'script' | 'apiKeySecret' | 'baseUrl' | 'leaseNamespace'>;
+  config: Pick<
+    OperatorConfig,
+    'provider' | 'model' | 'script' | 'apiKeySecret' | 'baseUrl' | 'leaseNamespace'
+  >;
   client: KubeClient;
   env?: NodeJS.ProcessEnv;
   /** A model to use for every step (tests, the demo); spec.model is then ignored. */
@@ -39,7 +42,11 @@ export class ModelResolver {
     const secret = spec?.apiKeySecretRef
       ? { namespace, name: spec.apiKeySecretRef.name, key: spec.apiKeySecretRef.key ?? 'api-key' }
       : config.apiKeySecret
-        ? { namespace: config.leaseNamespace, name: config.apiKeySecret.split(':')[0]!, key: config.apiKeySecret.split(':')[1] ?? 'api-key' }
+        ? {
+            namespace: config.leaseNamespace,
+            name: config.apiKeySecret.split(':')[0]!,
+            key: config.apiKeySecret.split(':')[1] ?? 'api-key',
+          }
         : undefined;
     const cacheKey = JSON.stringify({ provider, model, secret });
     const cached = this.models.get(cacheKey);
@@ -52,7 +59,13 @@ export class ModelResolver {
           ? env['GEMINI_API_KEY']
           : env['OPENAI_API_KEY'];
     }
-    const baseUrl = config.baseUrl ?? (provider === 'gemini' ? env['GEMINI_BASE_URL'] : provider === 'openai' ? env['OPENAI_BASE_URL'] : undefined);
+    const baseUrl =
+      config.baseUrl ??
+      (provider === 'gemini'
+        ? env['GEMINI_BASE_URL']
+        : provider === 'openai'
+          ? env['OPENAI_BASE_URL']
+          : undefined);
     const modelConfig: ModelConfig = {
       provider,
       ...(model ? { model } : {}),
@@ -75,10 +88,13 @@ export class ModelResolver {
           `the API key Secret ${ref.namespace}/${ref.name} does not exist: kubectl create secret generic ${ref.name} -n ${ref.namespace} --from-literal=${ref.key}=<your key>`,
         );
       }
-      throw new ModelSetupError(`cannot read the API key Secret ${ref.namespace}/${ref.name}: ${(error as Error).message}`);
+      throw new ModelSetupError(
+        `cannot read the API key Secret ${ref.namespace}/${ref.name}: ${(error as Error).message}`,
+      );
     }
     const encoded = secret.data?.[ref.key];
-    if (!encoded) throw new ModelSetupError(`the Secret ${ref.namespace}/${ref.name} has no key "${ref.key}"`);
+    if (!encoded)
+      throw new ModelSetupError(`the Secret ${ref.namespace}/${ref.name} has no key "${ref.key}"`);
     return Buffer.from(encoded, 'base64').toString('utf8').trim();
   }
 }

@@ -3,7 +3,15 @@
 import { normalizeContextKeys } from '../api/context.ts';
 
 /** Keys whose value belongs to one step: a later step's own value replaces an earlier step's. */
-export const STEP_SPECIFIC_KEYS = ['details', 'useCache', 'outfile', 'maxAttempts', 'description', 'instruction', 'avoid'];
+export const STEP_SPECIFIC_KEYS = [
+  'details',
+  'useCache',
+  'outfile',
+  'maxAttempts',
+  'description',
+  'instruction',
+  'avoid',
+];
 
 /**
  * Merges the outputs of earlier steps (oldest first) into a step's context. An earlier output fills a
@@ -21,5 +29,10 @@ export function mergeStepContext(
   for (const [key, value] of Object.entries(ownContext)) {
     if (!(key in merged) || STEP_SPECIFIC_KEYS.includes(key) || key === 'container') merged[key] = value;
   }
+  // The seed's noPull meant "the image was loaded onto the nodes by hand" (kind load). An image an
+  // earlier step built is in a registry and must be pulled, so noPull does not apply to it.
+  const builtEarlier =
+    earlierOutputs.some((o) => o['container'] !== undefined) && ownContext['container'] === undefined;
+  if (builtEarlier) delete merged['noPull'];
   return merged;
 }

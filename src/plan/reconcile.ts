@@ -110,14 +110,25 @@ export class PlanReconciler {
       status.observedGeneration = plan.metadata.generation ?? 0;
       status.steps = plan.spec.steps.map((s) => ({ name: s.name, agent: s.agent, runs: 0 }));
       this.setRunning(pass, PLAN_REASON.Running, `Started: ${plan.spec.steps.length} step(s)`);
-      pass.events.push({ type: 'Normal', reason: 'Started', message: `Started the plan (${plan.spec.steps.map((s) => s.name).join(' → ')})` });
+      pass.events.push({
+        type: 'Normal',
+        reason: 'Started',
+        message: `Started the plan (${plan.spec.steps.map((s) => s.name).join(' → ')})`,
+      });
     }
     // The spec is fixed once the plan runs: an edit is reported, not applied (see docs/plans.md).
     if ((plan.metadata.generation ?? 0) !== (status.observedGeneration ?? 0)) {
-      const already = status.conditions?.some((c) => c.type === PLAN_REASON.SpecChanged && c.status === 'True');
+      const already = status.conditions?.some(
+        (c) => c.type === PLAN_REASON.SpecChanged && c.status === 'True',
+      );
       if (!already) {
-        const message = 'The plan spec changed while it runs; the change is not applied. Delete the plan and apply it again to run the new spec.';
-        status.conditions = setCondition(status.conditions, { type: PLAN_REASON.SpecChanged, status: 'True', reason: PLAN_REASON.SpecChanged, message }, this.now());
+        const message =
+          'The plan spec changed while it runs; the change is not applied. Delete the plan and apply it again to run the new spec.';
+        status.conditions = setCondition(
+          status.conditions,
+          { type: PLAN_REASON.SpecChanged, status: 'True', reason: PLAN_REASON.SpecChanged, message },
+          this.now(),
+        );
         pass.events.push({ type: 'Warning', reason: PLAN_REASON.SpecChanged, message });
       }
     }
@@ -148,7 +159,11 @@ export class PlanReconciler {
       summary.stepRef = stepName;
       summary.phase = 'Pending';
       summary.attempt = 0;
-      pass.events.push({ type: 'Normal', reason: 'StepCreated', message: `Step ${spec.name} started as AgentStep ${stepName}` });
+      pass.events.push({
+        type: 'Normal',
+        reason: 'StepCreated',
+        message: `Step ${spec.name} started as AgentStep ${stepName}`,
+      });
       this.setRunning(pass, PLAN_REASON.Running, `Running step ${spec.name} (${index + 1}/${steps.length})`);
       return;
     }
@@ -162,11 +177,19 @@ export class PlanReconciler {
       return;
     }
     if (summary.phase !== 'Failed') {
-      this.setRunning(pass, PLAN_REASON.Running, `Step ${spec.name} (${index + 1}/${steps.length}): ${summary.phase}`);
+      this.setRunning(
+        pass,
+        PLAN_REASON.Running,
+        `Step ${spec.name} (${index + 1}/${steps.length}): ${summary.phase}`,
+      );
       return;
     }
     // The step gave up.
-    pass.events.push({ type: 'Warning', reason: PLAN_REASON.StepFailed, message: `Step ${spec.name} failed: ${summary.message ?? ''}` });
+    pass.events.push({
+      type: 'Warning',
+      reason: PLAN_REASON.StepFailed,
+      message: `Step ${spec.name} failed: ${summary.message ?? ''}`,
+    });
     if ((status.attempts ?? 0) >= plan.spec.maxAttempts) {
       this.finish(
         pass,
@@ -177,7 +200,11 @@ export class PlanReconciler {
       return;
     }
     status.phase = 'Recovering';
-    this.setRunning(pass, PLAN_REASON.Recovering, `Step ${spec.name} failed; the manager is deciding how to recover`);
+    this.setRunning(
+      pass,
+      PLAN_REASON.Recovering,
+      `Step ${spec.name} failed; the manager is deciding how to recover`,
+    );
     pass.requeueAfterMs = 0;
   }
 
@@ -209,7 +236,10 @@ export class PlanReconciler {
           })),
           failedStep: steps[failedIndex]!.name,
           error,
-          recoveries: (status.recoveries ?? []).map((r) => ({ step: r.restartStep, instruction: r.taskDescription ?? '' })),
+          recoveries: (status.recoveries ?? []).map((r) => ({
+            step: r.restartStep,
+            instruction: r.taskDescription ?? '',
+          })),
           ...(previousAnswerError ? { previousAnswerError } : {}),
         });
         const task = this.deps.tasks.ensure(key, taskId, () => this.callManager(plan, prompt));
@@ -217,7 +247,12 @@ export class PlanReconciler {
         roundIds.push(taskId);
         if (task.state === 'failed') {
           pass.consumed.push(...roundIds);
-          this.finish(pass, 'Failed', PLAN_REASON.ModelUnavailable, `The manager's model call failed: ${(task.error as Error).message}`);
+          this.finish(
+            pass,
+            'Failed',
+            PLAN_REASON.ModelUnavailable,
+            `The manager's model call failed: ${(task.error as Error).message}`,
+          );
           return;
         }
         rounds.push(task.value);
@@ -234,7 +269,11 @@ export class PlanReconciler {
         // The manager gave no usable answer: redo the failed step, which needs no decision.
         restart = failedIndex;
         taskDescription = `The previous attempt failed with: ${error.slice(0, 500)}. You MUST avoid this error.`;
-        pass.events.push({ type: 'Warning', reason: 'ManagerAnswerUnusable', message: previousAnswerError ?? 'no usable answer' });
+        pass.events.push({
+          type: 'Warning',
+          reason: 'ManagerAnswerUnusable',
+          message: previousAnswerError ?? 'no usable answer',
+        });
       }
     }
     status.attempts = attempt;
@@ -292,7 +331,11 @@ export class PlanReconciler {
       metadata: {
         name,
         namespace: plan.metadata.namespace!,
-        labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.plan]: labelValue(plan.metadata.name!), [LABELS.agent]: spec.agent },
+        labels: {
+          [LABELS.managedBy]: MANAGED_BY,
+          [LABELS.plan]: labelValue(plan.metadata.name!),
+          [LABELS.agent]: spec.agent,
+        },
         ownerReferences: [{ ...controllerReference(plan as never) }],
       },
       spec: {
@@ -325,16 +368,34 @@ export class PlanReconciler {
     const started = performance.now();
     try {
       const generation = await model.generate({ prompt, agent: 'manager' });
-      this.deps.metrics.recordModelCall(model.provider, 'manager', 'ok', (performance.now() - started) / 1000, generation.usage);
+      this.deps.metrics.recordModelCall(
+        model.provider,
+        'manager',
+        'ok',
+        (performance.now() - started) / 1000,
+        generation.usage,
+      );
       return generation;
     } catch (error) {
-      this.deps.metrics.recordModelCall(model.provider, 'manager', 'error', (performance.now() - started) / 1000);
+      this.deps.metrics.recordModelCall(
+        model.provider,
+        'manager',
+        'error',
+        (performance.now() - started) / 1000,
+      );
       throw error;
     }
   }
 
   private addUsage(status: AgentPlanStatus, generation: Generation): void {
-    const usage = status.usage ?? { modelCalls: 0, promptTokens: 0, outputTokens: 0, totalTokens: 0, modelSeconds: 0, seconds: 0 };
+    const usage = status.usage ?? {
+      modelCalls: 0,
+      promptTokens: 0,
+      outputTokens: 0,
+      totalTokens: 0,
+      modelSeconds: 0,
+      seconds: 0,
+    };
     usage.modelCalls += 1;
     usage.promptTokens += generation.usage.promptTokens;
     usage.outputTokens += generation.usage.outputTokens;
@@ -349,7 +410,13 @@ export class PlanReconciler {
     status.message = message;
     status.conditions = setCondition(
       status.conditions,
-      { type: 'Succeeded', status: 'Unknown', reason, message, observedGeneration: plan.metadata.generation ?? 0 },
+      {
+        type: 'Succeeded',
+        status: 'Unknown',
+        reason,
+        message,
+        observedGeneration: plan.metadata.generation ?? 0,
+      },
       this.now(),
     );
   }
@@ -362,7 +429,13 @@ export class PlanReconciler {
     status.completionTime = iso(this.now());
     status.conditions = setCondition(
       status.conditions,
-      { type: 'Succeeded', status: phase === 'Succeeded' ? 'True' : 'False', reason, message, observedGeneration: plan.metadata.generation ?? 0 },
+      {
+        type: 'Succeeded',
+        status: phase === 'Succeeded' ? 'True' : 'False',
+        reason,
+        message,
+        observedGeneration: plan.metadata.generation ?? 0,
+      },
       this.now(),
     );
     pass.events.push({ type: phase === 'Succeeded' ? 'Normal' : 'Warning', reason, message });
@@ -373,7 +446,14 @@ export class PlanReconciler {
   private async writeStatus(pass: Pass): Promise<void> {
     const { plan, status } = pass;
     if (status.startTime) {
-      const usage = status.usage ?? { modelCalls: 0, promptTokens: 0, outputTokens: 0, totalTokens: 0, modelSeconds: 0, seconds: 0 };
+      const usage = status.usage ?? {
+        modelCalls: 0,
+        promptTokens: 0,
+        outputTokens: 0,
+        totalTokens: 0,
+        modelSeconds: 0,
+        seconds: 0,
+      };
       const end = status.completionTime ? Date.parse(status.completionTime) : this.now().getTime();
       usage.seconds = Math.max(0, Math.round((end - Date.parse(status.startTime)) / 100) / 10);
       status.usage = usage;
@@ -381,7 +461,8 @@ export class PlanReconciler {
     const changed = JSON.stringify(status) !== JSON.stringify(plan.status ?? {});
     if (changed) await this.deps.client.replaceStatus(RESOURCES.agentPlans, { ...plan, status });
     for (const id of pass.consumed) this.deps.tasks.clear(pass.key, id);
-    if (changed) for (const e of pass.events) await this.deps.events.record(plan, e.type, e.reason, e.message);
+    if (changed)
+      for (const e of pass.events) await this.deps.events.record(plan, e.type, e.reason, e.message);
   }
 }
 

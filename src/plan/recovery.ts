@@ -10,7 +10,9 @@ export const managerAnswer = z.object({
     .min(1, { message: 'task_description must not be empty' }),
 });
 
-export type RecoveryChoice = { ok: true; stepIndex: number; taskDescription: string } | { ok: false; error: string };
+export type RecoveryChoice =
+  | { ok: true; stepIndex: number; taskDescription: string }
+  | { ok: false; error: string };
 
 /**
  * Reads the manager's answer. `agent_name` may name a step (or, as in the seed, the agent of a step
@@ -25,7 +27,10 @@ export function readRecovery(
   if (!json.ok) return { ok: false, error: json.error };
   const parsed = managerAnswer.safeParse(json.value);
   if (!parsed.success) {
-    return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; ') };
+    return {
+      ok: false,
+      error: parsed.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; '),
+    };
   }
   const { agent_name: name, task_description: taskDescription } = parsed.data;
   const candidates = steps.slice(0, failedIndex + 1);

@@ -35,7 +35,14 @@ export interface StepResult {
   metadata: {
     times: Record<string, number>;
     assets: { attempts?: IncrementalAsset[] };
-    failures: { attempt: number; phase: string; reason: string; message?: string; seconds: number; tokens: number }[];
+    failures: {
+      attempt: number;
+      phase: string;
+      reason: string;
+      message?: string;
+      seconds: number;
+      tokens: number;
+    }[];
     counts: { retries: number; return_to_manager: number; return_to_human: number };
     ask_gemini: ModelCallRecord[];
     usage: Record<string, number>;
@@ -70,7 +77,10 @@ export interface ResultsDocument {
 
 /** Lines added plus removed between two texts. */
 export function changedLines(before: string, after: string): number {
-  return diffLines(before, after).reduce((n, part) => n + (part.added || part.removed ? (part.count ?? 0) : 0), 0);
+  return diffLines(before, after).reduce(
+    (n, part) => n + (part.added || part.removed ? (part.count ?? 0) : 0),
+    0,
+  );
 }
 
 export function buildResults(
@@ -92,7 +102,14 @@ export function buildResults(
     const history = status.history ?? [];
     const failures = history
       .filter((h) => h.outcome === 'Failed')
-      .map((h) => ({ attempt: h.attempt, phase: h.phase, reason: h.reason, ...(h.message ? { message: h.message } : {}), seconds: h.seconds, tokens: h.tokens ?? 0 }));
+      .map((h) => ({
+        attempt: h.attempt,
+        phase: h.phase,
+        reason: h.reason,
+        ...(h.message ? { message: h.message } : {}),
+        seconds: h.seconds,
+        tokens: h.tokens ?? 0,
+      }));
     const times: Record<string, number> = {};
     for (const h of history) times[`attempt_${h.attempt}_seconds`] = h.seconds;
     if (status.usage) {
@@ -106,7 +123,8 @@ export function buildResults(
           if (r.artifact !== undefined) asset.artifact = r.artifact;
           if (r.log) asset.log = r.log;
           if (r.diagnostics) asset.diagnostics = r.diagnostics;
-          if (r.artifact !== undefined && previous !== undefined) asset.changed_lines = changedLines(previous, r.artifact);
+          if (r.artifact !== undefined && previous !== undefined)
+            asset.changed_lines = changedLines(previous, r.artifact);
           if (r.artifact !== undefined) previous = r.artifact;
           return asset;
         })
@@ -126,7 +144,8 @@ export function buildResults(
         counts: {
           retries: Math.max(0, (status.attempt ?? 1) - 1),
           return_to_manager: history.filter((h) => h.reason === 'ReturnedToManager').length,
-          return_to_human: history.filter((h) => h.phase === 'AwaitingHuman').length + (status.question ? 1 : 0),
+          return_to_human:
+            history.filter((h) => h.phase === 'AwaitingHuman').length + (status.question ? 1 : 0),
         },
         ask_gemini: records.flatMap((r) => r.calls),
         usage: { ...(status.usage ?? {}) },
@@ -150,7 +169,12 @@ export function buildResults(
     status: planStatus.phase ?? 'Pending',
     ...(planStatus.message ? { message: planStatus.message } : {}),
     steps: stepResults,
-    manager: { times: managerTimes, attempts: planStatus.attempts ?? 0, recovery, recoveries: planStatus.recoveries ?? [] },
+    manager: {
+      times: managerTimes,
+      attempts: planStatus.attempts ?? 0,
+      recovery,
+      recoveries: planStatus.recoveries ?? [],
+    },
     ...(planStatus.usage ? { usage: { ...planStatus.usage } } : {}),
     created: now.toISOString(),
   };

@@ -19,7 +19,10 @@ export const RESULTS_GZ_KEY = 'results.json.gz';
 type ConfigMap = KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
 
 /** Encodes a document for a ConfigMap: plain JSON, else gzip; trimming artifacts until it fits. */
-export function encodeResults(document: ResultsDocument): { data?: Record<string, string>; binaryData?: Record<string, string> } {
+export function encodeResults(document: ResultsDocument): {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+} {
   let doc = document;
   for (;;) {
     const json = JSON.stringify(doc, null, 1);
@@ -56,7 +59,10 @@ function trimOldestAsset(doc: ResultsDocument): ResultsDocument | undefined {
 }
 
 /** Reads a results document back from its ConfigMap. */
-export function decodeResults(cm: { data?: Record<string, string>; binaryData?: Record<string, string> }): ResultsDocument {
+export function decodeResults(cm: {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}): ResultsDocument {
   const plain = cm.data?.[RESULTS_KEY];
   if (plain) return JSON.parse(plain);
   const gz = cm.binaryData?.[RESULTS_GZ_KEY];
@@ -67,7 +73,11 @@ export function decodeResults(cm: { data?: Record<string, string>; binaryData?: 
 export const resultsConfigMapName = (plan: string) => childName(plan, 'results');
 
 /** Reads the attempt ConfigMaps of a plan's steps: artifacts, logs, diagnostics, model calls. */
-export async function readAttempts(client: KubeClient, namespace: string, plan: string): Promise<Map<string, AttemptRecord[]>> {
+export async function readAttempts(
+  client: KubeClient,
+  namespace: string,
+  plan: string,
+): Promise<Map<string, AttemptRecord[]>> {
   const list = await client.list<ConfigMap>(RESOURCES.configMaps, namespace, {
     labelSelector: `${LABELS.plan}=${labelValue(plan)},${LABELS.attempt}`,
   });
@@ -107,7 +117,10 @@ export class ResultsWriter {
   }
 
   /** Writes (or rewrites) the plan's results ConfigMap; returns the reference for status. */
-  async write(plan: AgentPlan & KubeObject, steps: readonly AgentStep[]): Promise<{ name: string; key: string }> {
+  async write(
+    plan: AgentPlan & KubeObject,
+    steps: readonly AgentStep[],
+  ): Promise<{ name: string; key: string }> {
     const namespace = plan.metadata.namespace!;
     const attempts = await readAttempts(this.client, namespace, plan.metadata.name!);
     const encoded = encodeResults(buildResults(plan, steps, attempts, this.now()));
@@ -128,7 +141,10 @@ export class ResultsWriter {
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
       const existing = await this.client.get<ConfigMap>(RESOURCES.configMaps, namespace, name);
-      await this.client.replace(RESOURCES.configMaps, { ...object, metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion } });
+      await this.client.replace(RESOURCES.configMaps, {
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion },
+      });
     }
     return { name, key: encoded.data ? RESULTS_KEY : RESULTS_GZ_KEY };
   }

@@ -41,6 +41,7 @@ export const REASON = {
   ReturnedToManager: 'ReturnedToManager',
   ModelUnavailable: 'ModelUnavailable',
   MiniClusterUnavailable: 'MiniClusterUnavailable',
+  BuilderUnavailable: 'BuilderUnavailable',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];
 
@@ -54,7 +55,9 @@ export function setCondition(
   const index = list.findIndex((c) => c.type === next.type);
   const previous = index >= 0 ? list[index] : undefined;
   const lastTransitionTime =
-    previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    previous && previous.status === next.status
+      ? previous.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const condition: Condition = { ...next, lastTransitionTime };
   if (index >= 0) list[index] = condition;
   else list.push(condition);

@@ -54,7 +54,14 @@ export interface AttemptInput {
   /** The attempt's object name, labels and owner reference, for manifests. */
   objectName: string;
   labels: Record<string, string>;
-  ownerReference: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean };
+  ownerReference: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller: boolean;
+    blockOwnerDeletion: boolean;
+  };
   maxRuntimeSeconds: number;
 }
 
@@ -80,8 +87,12 @@ export interface AgentDriver {
   readonly trial: TrialKind;
   /** The file name of the artifact, for results and `fractale logs` (e.g. Dockerfile, job.yaml). */
   readonly artifactName: string;
-  /** The rules the debug agent keeps to when it advises this agent. */
-  readonly scope: string;
+  /** What the debug agent is told about the artifact and the rules its advice keeps to. */
+  readonly debug: { artifactKind: string; artifactLanguage: string; rules: readonly string[] };
+  /** Context the agent cannot change (the debug agent must not suggest changing it). */
+  fixedContext(input: AttemptInput): Record<string, string | undefined>;
+  /** A problem with the step's setup that no attempt can fix (e.g. no registry to push to). */
+  preflight?(input: AttemptInput): string | undefined;
   prompt(input: AttemptInput): string;
   accept(answer: string, input: AttemptInput): Acceptance;
   /** What a successful attempt hands on; `log` is the build or run log (filtered), if any. */

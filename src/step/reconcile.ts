@@ -6,14 +6,17 @@
 //   Pending → Generating → Building | Deploying → Running | Validating → Succeeded
 //                 ↑                         │ failure
 //                 └──── Diagnosing ◀────────┘ (debug advice; AwaitingHuman; Failed when attempts run out)
+
+import { parseDebugAdvice } from '../agents/parse.ts';
 import type { AgentStep, AgentStepStatus, HistoryEntry, StepPhase } from '../api/agentstep.ts';
 import { parseContext } from '../api/context.ts';
 import { ANNOTATIONS, LABELS } from '../api/names.ts';
-import type { ContextCache } from '../cache/cache.ts';
+import { type ContextCache, cacheName } from '../cache/cache.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { attemptName, controllerReference, stepLabels } from '../kube/names.ts';
 import { RESOURCES, resourcePath } from '../kube/resources.ts';
 import { type Generation, isModelError, type LanguageModel } from '../llm/types.ts';
+import { debugPrompt } from '../prompts/debug.ts';
 import type { EventRecorder, EventType } from '../runtime/events.ts';
 import type { Cache } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -22,14 +25,18 @@ import type { ReconcileResult } from '../runtime/queue.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
 import { CONDITION, REASON, setCondition } from './conditions.ts';
 import type { AgentDriver, AgentSettings, AttemptInput, ClusterFacts } from './driver.ts';
-import { debugPrompt, interpretAdvice } from './debug.ts';
-import { type TrialObservation, type TrialWorld, observeTrial, trialPhase } from './trials.ts';
+import { cachedObject, observeTrial, type TrialObservation, type TrialWorld, trialPhase } from './trials.ts';
 
 export type AgentStepObject = AgentStep & KubeObject;
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 /** Keys of the attempt ConfigMap `<step>-<attempt>`: the accepted artifact and, after a failure, its diagnosis. */
-export const ATTEMPT_KEYS = { artifact: 'artifact', diagnostics: 'diagnostics', log: 'log', changes: 'changes' } as const;
+export const ATTEMPT_KEYS = {
+  artifact: 'artifact',
+  diagnostics: 'diagnostics',
+  log: 'log',
+  changes: 'changes',
+} as const;
 const HISTORY_LIMIT = 50;
 const MODEL_RETRY_MS = 30_000;
 
@@ -84,7 +91,11 @@ export class StepReconciler {
     const pass: Pass = { step, key, status: structuredClone(step.status ?? {}), events: [], consumed: [] };
     const driver = this.deps.drivers[step.spec.agent];
     if (!driver) {
-      this.fail(pass, REASON.InvalidContext, `no agent named ${step.spec.agent} is installed in this operator`);
+      this.fail(
+        pass,
+        REASON.InvalidContext,
+        `no agent named ${step.spec.agent} is installed in this operator`,
+      );
     } else {
       await this.advance(pass, driver);
     }
@@ -120,19 +131,34 @@ export class StepReconciler {
     const { step, status } = pass;
     const context = parseContext(step.spec.agent, step.spec.context, { path: 'spec.context' });
     status.startTime ??= iso(this.now());
-    status.usage ??= { modelCalls: 0, promptTokens: 0, outputTokens: 0, totalTokens: 0, modelSeconds: 0, seconds: 0 };
+    status.usage ??= {
+      modelCalls: 0,
+      promptTokens: 0,
+      outputTokens: 0,
+      totalTokens: 0,
+      modelSeconds: 0,
+      seconds: 0,
+    };
     if (!context.ok) {
       this.fail(pass, REASON.InvalidContext, `invalid context: ${context.errors.join('; ')}`);
       return;
     }
     const ctx = context.context as Record<string, unknown>;
+    const driver = this.deps.drivers[step.spec.agent]!;
+    const problem = driver.preflight?.(await this.attemptInput(step, driver, 1));
+    if (problem) {
+      this.fail(pass, REASON.InvalidContext, problem);
+      return;
+    }
     status.maxAttempts =
-      step.spec.maxAttempts ?? (ctx['maxAttempts'] as number | undefined) ?? this.deps.settings.defaultMaxAttempts;
+      step.spec.maxAttempts ??
+      (ctx['maxAttempts'] as number | undefined) ??
+      this.deps.settings.defaultMaxAttempts;
     if (step.spec.useCache) {
       const cached = await this.deps.cache.load(step.metadata.namespace!, step.spec.agent, ctx);
       if (cached) {
         status.cache = 'Hit';
-        status.cacheRef = (await import('../cache/cache.ts')).cacheName(step.spec.agent, ctx);
+        status.cacheRef = cacheName(step.spec.agent, ctx);
         status.outputs = cached.outputs;
         this.setResult(status, cached.result);
         status.attempt = 0;
@@ -144,7 +170,11 @@ export class StepReconciler {
     status.attempt = 1;
     status.attemptStartTime = iso(this.now());
     this.toPhase(pass, 'Generating', REASON.Generating, 'Asking the model for attempt 1');
-    pass.events.push({ type: 'Normal', reason: 'Started', message: `Started ${step.spec.agent} (at most ${status.maxAttempts} attempts)` });
+    pass.events.push({
+      type: 'Normal',
+      reason: 'Started',
+      message: `Started ${step.spec.agent} (at most ${status.maxAttempts} attempts)`,
+    });
     pass.requeueAfterMs = 0;
   }
 
@@ -159,7 +189,12 @@ export class StepReconciler {
       // After a restart the answer may already have been accepted and stored: never ask twice.
       const stored = await this.attemptConfigMap(step, attempt);
       if (stored?.data?.[ATTEMPT_KEYS.artifact] !== undefined) {
-        this.toPhase(pass, trialPhase(driver.trial, 'start'), trialReason(driver.trial), `Trying attempt ${attempt}`);
+        this.toPhase(
+          pass,
+          trialPhase(driver.trial, 'start'),
+          trialReason(driver.trial),
+          `Trying attempt ${attempt}`,
+        );
         pass.requeueAfterMs = 0;
         return;
       }
@@ -180,7 +215,10 @@ export class StepReconciler {
     const accepted = driver.accept(answer.text, input);
     if (!accepted.ok) {
       // The model's answer could not be used: that is the attempt's error, explained to the model next time.
-      await this.saveAttempt(step, attempt, { [ATTEMPT_KEYS.artifact]: answer.text, [ATTEMPT_KEYS.diagnostics]: accepted.error });
+      await this.saveAttempt(step, attempt, {
+        [ATTEMPT_KEYS.artifact]: answer.text,
+        [ATTEMPT_KEYS.diagnostics]: accepted.error,
+      });
       await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
       return;
     }
@@ -190,7 +228,12 @@ export class StepReconciler {
     });
     // The objects to create are rebuilt from the stored artifact in the next phase, so a restart
     // between here and their creation loses nothing.
-    this.toPhase(pass, trialPhase(driver.trial, 'start'), trialReason(driver.trial), `Trying attempt ${attempt}`);
+    this.toPhase(
+      pass,
+      trialPhase(driver.trial, 'start'),
+      trialReason(driver.trial),
+      `Trying attempt ${attempt}`,
+    );
     pass.requeueAfterMs = 0;
   }
 
@@ -203,7 +246,12 @@ export class StepReconciler {
     const artifact = stored?.data?.[ATTEMPT_KEYS.artifact];
     if (artifact === undefined) {
       // The stored artifact is gone (deleted by hand): ask again rather than guess.
-      this.toPhase(pass, 'Generating', REASON.Generating, `The artifact of attempt ${attempt} is missing; asking again`);
+      this.toPhase(
+        pass,
+        'Generating',
+        REASON.Generating,
+        `The artifact of attempt ${attempt} is missing; asking again`,
+      );
       pass.requeueAfterMs = 0;
       return;
     }
@@ -250,7 +298,19 @@ export class StepReconciler {
       if (driver.trial === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
       return;
     }
-    await this.saveAttempt(step, attempt, { [ATTEMPT_KEYS.diagnostics]: observed.diagnostics, [ATTEMPT_KEYS.log]: observed.log });
+    if (observed.state !== 'failed') return;
+    if (observed.reason === REASON.BuilderUnavailable) {
+      this.fail(
+        pass,
+        REASON.BuilderUnavailable,
+        `${observed.summary}. Check the operator's --kaniko-image (FRACTALE_KANIKO_IMAGE) and that the nodes can pull it.`,
+      );
+      return;
+    }
+    await this.saveAttempt(step, attempt, {
+      [ATTEMPT_KEYS.diagnostics]: observed.diagnostics,
+      [ATTEMPT_KEYS.log]: observed.log,
+    });
     if (driver.trial === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
     status.message = `Attempt ${attempt} failed: ${observed.summary}`;
     status.reason = observed.reason;
@@ -273,10 +333,8 @@ export class StepReconciler {
       return;
     }
     const taskId = `debug-${attempt}`;
-    const context = (parseContext(step.spec.agent, step.spec.context).ok ? parseContext(step.spec.agent, step.spec.context) : undefined) as
-      | { ok: true; context: Record<string, unknown> }
-      | undefined;
-    const ctx = context?.context ?? {};
+    const input = await this.attemptInput(step, driver, attempt);
+    const ctx = input.context;
     const allowManager = Boolean(step.spec.planRef) && ctx['allowReturnToManager'] !== false;
     const allowHuman = ctx['allowReturnToHuman'] === true;
     const task = this.deps.tasks.ensure(key, taskId, () =>
@@ -284,12 +342,13 @@ export class StepReconciler {
         step,
         'debug',
         debugPrompt({
-          agent: driver.agent,
-          artifactName: driver.artifactName,
+          artifactKind: driver.debug.artifactKind,
+          artifactLanguage: driver.debug.artifactLanguage,
           artifact: stored?.data?.[ATTEMPT_KEYS.artifact] ?? '',
-          diagnostics,
-          scope: driver.scope,
-          details: typeof ctx['details'] === 'string' ? ctx['details'] : undefined,
+          error: diagnostics,
+          rules: driver.debug.rules,
+          fixed: driver.fixedContext(input),
+          ...(typeof ctx['details'] === 'string' ? { details: ctx['details'] } : {}),
           allowReturnToManager: allowManager,
           allowReturnToHuman: allowHuman,
         }),
@@ -298,23 +357,35 @@ export class StepReconciler {
     if (task.state === 'running') return;
     pass.consumed.push(taskId);
     if (task.state === 'failed') {
-      this.modelFailed(pass, task.error, 'the debug agent\'s model call');
+      this.modelFailed(pass, task.error, "the debug agent's model call");
       return;
     }
     this.addUsage(status, task.value);
-    const advice = interpretAdvice(task.value.text, { allowReturnToManager: allowManager, allowReturnToHuman: allowHuman });
+    const advice = parseDebugAdvice(task.value.text, {
+      allowReturnToManager: allowManager,
+      allowReturnToHuman: allowHuman,
+    });
     status.advice = advice.advice;
     if (advice.returnToManager) {
       this.recordHistory(pass, 'Failed', REASON.ReturnedToManager, firstLine(status.message ?? diagnostics));
-      this.fail(pass, REASON.ReturnedToManager, `Returned to the plan's manager: ${firstLine(advice.advice)}`);
+      this.fail(
+        pass,
+        REASON.ReturnedToManager,
+        `Returned to the plan's manager: ${firstLine(advice.advice)}`,
+      );
       return;
     }
-    if (advice.question) {
+    if (advice.returnToHuman) {
       this.recordHistory(pass, 'Failed', reason, firstLine(status.message ?? diagnostics));
-      status.question = advice.question;
+      status.question = advice.question ?? advice.advice;
       await this.clearAnswer(step);
-      this.toPhase(pass, 'AwaitingHuman', REASON.AwaitingHuman, `Waiting for an answer: kubectl annotate agentstep ${step.metadata.name} ${ANNOTATIONS.answer}="..."`);
-      pass.events.push({ type: 'Warning', reason: REASON.AwaitingHuman, message: advice.question });
+      this.toPhase(
+        pass,
+        'AwaitingHuman',
+        REASON.AwaitingHuman,
+        `Waiting for an answer: kubectl annotate agentstep ${step.metadata.name} ${ANNOTATIONS.answer}="..."`,
+      );
+      pass.events.push({ type: 'Warning', reason: REASON.AwaitingHuman, message: status.question });
       return;
     }
     await this.endAttempt(pass, driver, reason, firstLine(status.message ?? diagnostics), advice.advice);
@@ -335,13 +406,23 @@ export class StepReconciler {
   // ---- Attempt bookkeeping ------------------------------------------------------------------------
 
   /** Ends the current attempt with an error: the next attempt, or Failed when none is left. */
-  private async endAttempt(pass: Pass, driver: AgentDriver, reason: string, error: string, advice: string | undefined): Promise<void> {
+  private async endAttempt(
+    pass: Pass,
+    driver: AgentDriver,
+    reason: string,
+    error: string,
+    advice: string | undefined,
+  ): Promise<void> {
     const { status, step } = pass;
     const attempt = status.attempt ?? 1;
     this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
     await this.cleanupAttempts(step, attempt, driver, false);
     if (attempt >= (status.maxAttempts ?? 1)) {
-      this.fail(pass, REASON.AttemptsExhausted, `Failed after ${attempt} attempt${attempt === 1 ? '' : 's'}; last error: ${error}`);
+      this.fail(
+        pass,
+        REASON.AttemptsExhausted,
+        `Failed after ${attempt} attempt${attempt === 1 ? '' : 's'}; last error: ${error}`,
+      );
       return;
     }
     status.advice = advice;
@@ -356,7 +437,11 @@ export class StepReconciler {
     status.attemptStartTime = iso(this.now());
     delete status.activeResource;
     this.toPhase(pass, 'Generating', REASON.Retrying, message);
-    pass.events.push({ type: 'Normal', reason: REASON.Retrying, message: `${message}: attempt ${status.attempt}` });
+    pass.events.push({
+      type: 'Normal',
+      reason: REASON.Retrying,
+      message: `${message}: attempt ${status.attempt}`,
+    });
     pass.requeueAfterMs = 0;
   }
 
@@ -383,7 +468,12 @@ export class StepReconciler {
     status.history = [...history, entry].slice(-HISTORY_LIMIT);
   }
 
-  private async finishSuccess(pass: Pass, driver: AgentDriver, success: { result: string; outputs: Record<string, string> }, input: AttemptInput): Promise<void> {
+  private async finishSuccess(
+    pass: Pass,
+    driver: AgentDriver,
+    success: { result: string; outputs: Record<string, string> },
+    input: AttemptInput,
+  ): Promise<void> {
     const { status, step } = pass;
     status.outputs = success.outputs;
     this.setResult(status, success.result);
@@ -410,17 +500,30 @@ export class StepReconciler {
 
   private toPhase(pass: Pass, phase: StepPhase, reason: string, message: string): void {
     const { status, step } = pass;
-    if (status.phase !== phase) this.deps.logger.info({ ...logFields(step, status), phase, reason }, 'Step changed phase');
+    if (status.phase !== phase)
+      this.deps.logger.info({ ...logFields(step, status), phase, reason }, 'Step changed phase');
     status.phase = phase;
     status.message = message;
     status.conditions = setCondition(
       status.conditions,
-      { type: CONDITION.succeeded, status: 'Unknown', reason, message, observedGeneration: step.metadata.generation ?? 0 },
+      {
+        type: CONDITION.succeeded,
+        status: 'Unknown',
+        reason,
+        message,
+        observedGeneration: step.metadata.generation ?? 0,
+      },
       this.now(),
     );
     status.conditions = setCondition(
       status.conditions,
-      { type: CONDITION.ready, status: 'False', reason, message, observedGeneration: step.metadata.generation ?? 0 },
+      {
+        type: CONDITION.ready,
+        status: 'False',
+        reason,
+        message,
+        observedGeneration: step.metadata.generation ?? 0,
+      },
       this.now(),
     );
   }
@@ -476,7 +579,14 @@ export class StepReconciler {
   }
 
   private addUsage(status: AgentStepStatus, generation: Generation): void {
-    const usage = status.usage ?? { modelCalls: 0, promptTokens: 0, outputTokens: 0, totalTokens: 0, modelSeconds: 0, seconds: 0 };
+    const usage = status.usage ?? {
+      modelCalls: 0,
+      promptTokens: 0,
+      outputTokens: 0,
+      totalTokens: 0,
+      modelSeconds: 0,
+      seconds: 0,
+    };
     usage.modelCalls += 1;
     usage.promptTokens += generation.usage.promptTokens;
     usage.outputTokens += generation.usage.outputTokens;
@@ -490,7 +600,13 @@ export class StepReconciler {
     const started = performance.now();
     try {
       const generation = await model.generate({ prompt, agent });
-      this.deps.metrics.recordModelCall(model.provider, agent, 'ok', (performance.now() - started) / 1000, generation.usage);
+      this.deps.metrics.recordModelCall(
+        model.provider,
+        agent,
+        'ok',
+        (performance.now() - started) / 1000,
+        generation.usage,
+      );
       return generation;
     } catch (error) {
       const outcome = isModelError(error) ? error.kind : 'error';
@@ -501,7 +617,11 @@ export class StepReconciler {
 
   // ---- The world: attempt ConfigMaps, trial objects, cleanup ----------------------------------
 
-  private async attemptInput(step: AgentStepObject, driver: AgentDriver, attempt: number): Promise<AttemptInput> {
+  private async attemptInput(
+    step: AgentStepObject,
+    driver: AgentDriver,
+    attempt: number,
+  ): Promise<AttemptInput> {
     const parsed = parseContext(step.spec.agent, step.spec.context);
     const context = parsed.ok ? (parsed.context as Record<string, unknown>) : {};
     const status = step.status ?? {};
@@ -526,7 +646,9 @@ export class StepReconciler {
       attempt,
       ...(previous ? { previous } : {}),
       avoid: Array.isArray(context['avoid']) ? (context['avoid'] as unknown[]).map(String) : [],
-      ...(typeof context['instruction'] === 'string' && step.spec.agent !== 'cost' && step.spec.agent !== 'flux-batch'
+      ...(typeof context['instruction'] === 'string' &&
+      step.spec.agent !== 'cost' &&
+      step.spec.agent !== 'flux-batch'
         ? { instruction: context['instruction'] as string }
         : {}),
       settings: this.deps.settings,
@@ -544,11 +666,19 @@ export class StepReconciler {
   }
 
   private attemptConfigMap(step: AgentStepObject, attempt: number): Promise<ConfigMap | undefined> {
-    return this.deps.client.find<ConfigMap>(RESOURCES.configMaps, step.metadata.namespace, attemptName(step.metadata.name!, attempt));
+    return this.deps.client.find<ConfigMap>(
+      RESOURCES.configMaps,
+      step.metadata.namespace,
+      attemptName(step.metadata.name!, attempt),
+    );
   }
 
   /** Writes keys of the attempt ConfigMap, creating it (owned by the step) when absent. */
-  private async saveAttempt(step: AgentStepObject, attempt: number, data: Record<string, string>): Promise<void> {
+  private async saveAttempt(
+    step: AgentStepObject,
+    attempt: number,
+    data: Record<string, string>,
+  ): Promise<void> {
     const name = attemptName(step.metadata.name!, attempt);
     const namespace = step.metadata.namespace!;
     const existing = await this.deps.client.find<ConfigMap>(RESOURCES.configMaps, namespace, name);
@@ -579,21 +709,34 @@ export class StepReconciler {
     }
   }
 
-  /** Creates a child; one that already exists is ours (deterministic name), so it is left as it is. */
+  /**
+   * Creates a child; one that already exists is ours (deterministic name), so it is left as it is. The
+   * attempt's ConfigMap is shared with the trial (the Dockerfile ConfigMap is `<step>-<attempt>` too),
+   * so a ConfigMap that exists gets the trial's keys merged in.
+   */
   private async ensureObject(object: KubeObject): Promise<void> {
     const resource = resourceOf(object);
-    if (this.deps.world.cached(resource, object.metadata.namespace!, object.metadata.name!)) return;
+    const { namespace, name } = object.metadata;
+    if (cachedObject(this.deps.world, resource, namespace!, name!)) return;
     try {
       await this.deps.client.create(resource, object);
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
+      if (resource === RESOURCES.configMaps && object['data']) {
+        await this.deps.client.patch(RESOURCES.configMaps, namespace, name!, { data: object['data'] });
+      }
     }
   }
 
-  private async deleteTrialObjects(step: AgentStepObject, attempt: number, driver: AgentDriver): Promise<void> {
+  private async deleteTrialObjects(
+    step: AgentStepObject,
+    attempt: number,
+    driver: AgentDriver,
+  ): Promise<void> {
     const name = attemptName(step.metadata.name!, attempt);
     const namespace = step.metadata.namespace!;
-    if (driver.trial === 'minicluster') await this.deps.client.delete(RESOURCES.miniClusters, namespace, name);
+    if (driver.trial === 'minicluster')
+      await this.deps.client.delete(RESOURCES.miniClusters, namespace, name);
     else await this.deps.client.delete(RESOURCES.jobs, namespace, name);
   }
 
@@ -601,13 +744,23 @@ export class StepReconciler {
    * Deletes the Jobs (and MiniClusters) of finished attempts, keeping the latest failed ones for
    * inspection (spec.retain.failedAttempts, default 1) and the successful one.
    */
-  private async cleanupAttempts(step: AgentStepObject, current: number, driver: AgentDriver, succeeded: boolean): Promise<void> {
+  private async cleanupAttempts(
+    step: AgentStepObject,
+    current: number,
+    driver: AgentDriver,
+    succeeded: boolean,
+  ): Promise<void> {
     if (driver.trial === 'inline') return;
     const keep = step.spec.retain?.failedAttempts ?? this.deps.settings.failedAttemptsToKeep ?? 1;
     const lastFailed = succeeded ? current - 1 : current;
     for (let attempt = lastFailed - keep; attempt >= 1; attempt--) {
       const name = attemptName(step.metadata.name!, attempt);
-      if (!this.deps.world.trialExists(driver.trial, step.metadata.namespace!, name)) continue;
+      const resource = driver.trial === 'minicluster' ? RESOURCES.miniClusters : RESOURCES.jobs;
+      if (
+        driver.trial !== 'minicluster' &&
+        !cachedObject(this.deps.world, resource, step.metadata.namespace!, name)
+      )
+        continue;
       await this.deleteTrialObjects(step, attempt, driver);
     }
   }
@@ -642,7 +795,8 @@ export class StepReconciler {
       if (step.status?.phase) this.deps.metrics.steps.dec({ phase: step.status.phase });
     }
     for (const id of pass.consumed) this.deps.tasks.clear(pass.key, id);
-    if (changed) for (const e of pass.events) await this.deps.events.record(step, e.type, e.reason, e.message);
+    if (changed)
+      for (const e of pass.events) await this.deps.events.record(step, e.type, e.reason, e.message);
   }
 }
 

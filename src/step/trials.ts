@@ -1,0 +1,207 @@
+// Trying an artifact on the cluster and reading the outcome: a Kaniko build or a run Job (read from
+// the informer caches), or a MiniCluster (through the indexed Job of the same name). A fatal pod state
+// ends the attempt at once instead of waiting for a timeout; a failure comes with a compact
+// diagnostics bundle (Job and pod status, their events, the filtered log tail) for the debug agent.
+
+import type { StepPhase } from '../api/agentstep.ts';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
+import {
+  classifyJob,
+  classifyPod,
+  diagnosticsBundle,
+  type EventLike,
+  type JobLike,
+  type PodLike,
+} from '../kube/diagnostics.ts';
+import { filterLog, isErrorLine } from '../kube/logfilter.ts';
+import { RESOURCES, type Resource } from '../kube/resources.ts';
+import type { Cache } from '../runtime/informer.ts';
+import { REASON } from './conditions.ts';
+import type { TrialKind } from './driver.ts';
+
+/** How long a pod may stay unschedulable before the attempt ends (nodes may be scaling up). */
+export const UNSCHEDULABLE_GRACE_MS = 60_000;
+/** Slack past maxRuntime before the operator ends a run the Job's own deadline did not end. */
+export const DEADLINE_SLACK_MS = 30_000;
+/** The most of a successful run's log kept as its result. */
+export const RESULT_LOG_BYTES = 16_000;
+
+export interface TrialWorld {
+  client: KubeClient;
+  jobs: Cache;
+  pods: Cache;
+  miniClusters?: Cache;
+  miniClusterInstalled(): Promise<boolean>;
+}
+
+export type TrialObservation =
+  | { state: 'pending' | 'running'; message: string; recheckAfterMs?: number }
+  | { state: 'succeeded'; log: string }
+  | { state: 'failed'; reason: string; summary: string; diagnostics: string; log: string };
+
+export interface TrialQuery {
+  trial: TrialKind;
+  namespace: string;
+  name: string;
+  startedAt: number;
+  now: number;
+  maxRuntimeSeconds: number;
+  logBudgetTokens: number;
+}
+
+/** The phase a step shows while its trial is starting, waiting for pods, or running. */
+export function trialPhase(trial: TrialKind, state: 'start' | 'pending' | 'running'): StepPhase {
+  if (trial === 'build') return 'Building';
+  if (trial === 'inline') return 'Validating';
+  return state === 'running' ? 'Running' : 'Deploying';
+}
+
+const FATAL_TO_REASON: Record<string, string> = {
+  ImagePullBackOff: REASON.ImagePullFailed,
+  ErrImagePull: REASON.ImagePullFailed,
+  ErrImageNeverPull: REASON.ImagePullFailed,
+  InvalidImageName: REASON.ImagePullFailed,
+  CrashLoopBackOff: REASON.CrashLoop,
+  CreateContainerConfigError: REASON.ContainerConfigError,
+  OOMKilled: REASON.OOMKilled,
+  Unschedulable: REASON.Unschedulable,
+};
+
+/** True when the trial's object exists in the caches (or, for MiniClusters, the API). */
+export function cachedObject(
+  world: TrialWorld,
+  resource: Resource,
+  namespace: string,
+  name: string,
+): boolean {
+  const cache =
+    resource === RESOURCES.jobs
+      ? world.jobs
+      : resource === RESOURCES.miniClusters
+        ? world.miniClusters
+        : undefined;
+  return cache ? cache.get(namespace, name) !== undefined : false;
+}
+
+export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<TrialObservation> {
+  const { namespace, name } = q;
+  const viaApi = q.trial === 'minicluster';
+  const job = (
+    viaApi ? await world.client.find(RESOURCES.jobs, namespace, name) : world.jobs.get(namespace, name)
+  ) as (KubeObject & JobLike) | undefined;
+  const pods = (
+    viaApi
+      ? (await world.client.list(RESOURCES.pods, namespace, { labelSelector: `job-name=${name}` })).items
+      : world.pods.list((p) => p.metadata.namespace === namespace && p.metadata.labels?.['job-name'] === name)
+  ) as (KubeObject & PodLike)[];
+  const what = q.trial === 'build' ? 'build' : 'run';
+  if (!job) {
+    return {
+      state: 'pending',
+      message: viaApi
+        ? 'Waiting for the Flux Operator to start the MiniCluster'
+        : `Waiting for the ${what} Job`,
+      ...(viaApi ? { recheckAfterMs: 2000 } : {}),
+    };
+  }
+  const outcome = classifyJob(job);
+  if (outcome.state === 'Complete') {
+    const pod = leadPod(pods, 'Succeeded');
+    const log = pod ? await podLog(world.client, pod, RESULT_LOG_BYTES * 4) : '';
+    return { state: 'succeeded', log: log.length > RESULT_LOG_BYTES ? log.slice(-RESULT_LOG_BYTES) : log };
+  }
+  let failure: { reason: string; summary: string } | undefined;
+  if (outcome.state === 'Failed') {
+    failure = outcome.timeout
+      ? { reason: REASON.Timeout, summary: outcome.message }
+      : { reason: q.trial === 'build' ? REASON.BuildFailed : REASON.RunFailed, summary: outcome.message };
+  }
+  let recheckAfterMs: number | undefined;
+  if (!failure) {
+    for (const pod of pods) {
+      const fatal = classifyPod(pod, q.now, UNSCHEDULABLE_GRACE_MS);
+      if (fatal) {
+        let reason = FATAL_TO_REASON[fatal.reason] ?? REASON.RunFailed;
+        // The builder's own image is the operator's setting, not the model's Dockerfile: no attempt can fix it.
+        if (q.trial === 'build' && reason === REASON.ImagePullFailed) reason = REASON.BuilderUnavailable;
+        failure = { reason, summary: `pod ${pod.metadata.name}: ${fatal.message}` };
+        break;
+      }
+      const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      if (scheduled?.status === 'False') recheckAfterMs = UNSCHEDULABLE_GRACE_MS;
+    }
+  }
+  const deadline = q.startedAt + q.maxRuntimeSeconds * 1000 + DEADLINE_SLACK_MS;
+  if (!failure && q.trial !== 'build' && q.now > deadline) {
+    failure = {
+      reason: REASON.Timeout,
+      summary: `the run exceeded its time limit of ${q.maxRuntimeSeconds} seconds`,
+    };
+  }
+  if (!failure) {
+    const running = pods.some((p) => p.status?.phase === 'Running');
+    const untilDeadline = Math.max(1000, deadline - q.now);
+    return {
+      state: running ? 'running' : 'pending',
+      message: running ? `The ${what} is running` : `Waiting for the ${what}'s pod to start`,
+      recheckAfterMs: Math.min(recheckAfterMs ?? untilDeadline, untilDeadline),
+    };
+  }
+  // Diagnostics: the failed (or first) pod's log, and the events of the Job, its pods and the MiniCluster.
+  const pod = leadPod(pods, 'Failed');
+  const rawLog = pod ? await podLog(world.client, pod, 512 * 1024) : '';
+  const events: EventLike[] = [];
+  const objects = [name, ...pods.slice(0, 4).map((p) => p.metadata.name!)];
+  for (const object of objects) {
+    const list = await world.client.list(RESOURCES.events, namespace, {
+      fieldSelector: `involvedObject.name=${object}`,
+    });
+    events.push(...(list.items as EventLike[]));
+  }
+  // "BackoffLimitExceeded" says little; the log's first error line is usually the root cause (later
+  // ones, such as Kaniko's "error building image", only report that a command failed).
+  const errorLine = rawLog
+    .split('\n')
+    .find((line) => isErrorLine(line))
+    ?.trim();
+  if (errorLine && (failure.reason === REASON.BuildFailed || failure.reason === REASON.RunFailed)) {
+    failure.summary = `${q.trial === 'build' ? 'the build failed' : 'the run failed'}: ${errorLine.slice(0, 400)}`;
+  }
+  const diagnostics = diagnosticsBundle({
+    job,
+    pods,
+    events,
+    log: rawLog,
+    logBudgetTokens: q.logBudgetTokens,
+    ...(viaApi ? { related: [{ kind: 'MiniCluster', name }] } : {}),
+  });
+  return {
+    state: 'failed',
+    reason: failure.reason,
+    summary: failure.summary,
+    diagnostics: `${failure.summary}\n\n${diagnostics}`,
+    log: filterLog(rawLog, { budgetTokens: q.logBudgetTokens }),
+  };
+}
+
+/** The pod whose log tells the story: the lead broker (index 0) of an indexed Job, else one in `phase`. */
+function leadPod(pods: (KubeObject & PodLike)[], phase: string): (KubeObject & PodLike) | undefined {
+  return (
+    pods.find((p) => p.metadata.labels?.['batch.kubernetes.io/job-completion-index'] === '0') ??
+    pods.find((p) => p.status?.phase === phase) ??
+    pods[0]
+  );
+}
+
+async function podLog(client: KubeClient, pod: KubeObject & PodLike, limitBytes: number): Promise<string> {
+  const container = (pod as { spec?: { containers?: { name: string }[] } }).spec?.containers?.[0]?.name;
+  try {
+    return await client.logs(pod.metadata.namespace!, pod.metadata.name!, {
+      ...(container ? { container } : {}),
+      limitBytes,
+    });
+  } catch (error) {
+    // A container that never started has no log; its state in the bundle says why.
+    return `(no log: ${(error as Error).message})`;
+  }
+}

@@ -1,0 +1,108 @@
+// The operator, in-process, against the simulated cluster, with a scripted model: how the agents'
+// suites run end to end without a cluster or a model.
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
+import { RESOURCES } from '../../src/kube/resources.ts';
+import { ScriptedModel } from '../../src/llm/scripted.ts';
+import type { LanguageModel } from '../../src/llm/types.ts';
+import { createOperator } from '../../src/operator/index.ts';
+import { loadConfig } from '../../src/runtime/config.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import type { Manager } from '../../src/runtime/manager.ts';
+import { type SimCluster, type SimOptions, startSimCluster } from '../../src/sim/index.ts';
+import { eventually } from './kubeconfig.ts';
+
+export const TEST_REGISTRY = 'registry.fractale.test:5000';
+
+export interface TestOperator {
+  sim: SimCluster;
+  kubeConfig: KubeConfig;
+  client: KubeClient;
+  manager: Manager;
+  model: LanguageModel;
+  /** Stops the operator (as a crash would: no lease to release) and starts a fresh one. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TestOperatorOptions {
+  script?: string;
+  model?: LanguageModel;
+  sim?: SimOptions;
+  config?: Record<string, unknown>;
+}
+
+export async function startTestOperator(options: TestOperatorOptions): Promise<TestOperator> {
+  const sim = await startSimCluster({ speed: 0.005, ...options.sim });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(sim.kubeconfigPath);
+  const model = options.model ?? ScriptedModel.fromYaml(options.script ?? 'responses: []\n');
+  const config = loadConfig(
+    { registry: TEST_REGISTRY, leaderElect: false, resyncSeconds: 0, ...options.config },
+    {},
+  );
+  const make = () => createOperator({ kubeConfig, config, logger: silentLogger(), model });
+  let manager = make();
+  await manager.start();
+  const operator: TestOperator = {
+    sim,
+    kubeConfig,
+    client: new KubeClient(kubeConfig),
+    manager,
+    model,
+    async restart() {
+      await manager.stop(1000);
+      manager = make();
+      operator.manager = manager;
+      await manager.start();
+    },
+    async stop() {
+      await manager.stop(1000);
+      await sim.stop();
+    },
+  };
+  return operator;
+}
+
+type Phased = KubeObject & { status?: { phase?: string } };
+
+/** Waits for an AgentStep or AgentPlan to reach one of the phases; returns it. */
+export async function waitForPhase<T extends Phased>(
+  client: KubeClient,
+  kind: 'AgentStep' | 'AgentPlan',
+  namespace: string,
+  name: string,
+  phases: readonly string[],
+  timeoutMs = 20_000,
+): Promise<T> {
+  const resource = kind === 'AgentStep' ? RESOURCES.agentSteps : RESOURCES.agentPlans;
+  let last: T | undefined;
+  try {
+    return await eventually(
+      async () => {
+        last = await client.find<T>(resource, namespace, name);
+        return last && phases.includes(last.status?.phase ?? '') ? last : undefined;
+      },
+      timeoutMs,
+      25,
+    );
+  } catch {
+    throw new Error(
+      `${kind} ${name} did not reach ${phases.join('/')}; last status: ${JSON.stringify(last?.status, null, 1)}`,
+    );
+  }
+}
+
+export function agentStep(
+  name: string,
+  agent: string,
+  context: Record<string, unknown>,
+  spec: Record<string, unknown> = {},
+) {
+  return {
+    apiVersion: 'fractale.dev/v1alpha1',
+    kind: 'AgentStep',
+    metadata: { name, namespace: 'default' },
+    spec: { agent, context, ...spec },
+  };
+}

@@ -10,6 +10,8 @@ export interface SimCommandOptions {
   kubeconfigOut?: string;
   port?: number;
   nodes?: string;
+  /** Multiplies simulated durations (default 1: a pull takes its `pullSeconds`, a run its `runSeconds`). */
+  speed?: number;
   /** Where to print (default: stdout). */
   print?: (line: string) => void;
   /** Resolves to stop the cluster (default: the first SIGINT or SIGTERM). */
@@ -36,6 +38,7 @@ export async function runSimCommand(options: SimCommandOptions = {}): Promise<vo
     nodes: options.nodes ? resolve(options.nodes) : undefined,
     kubeconfigPath: options.kubeconfigOut ? resolve(options.kubeconfigOut) : undefined,
     port: options.port,
+    speed: options.speed,
   });
   const stopping = options.until ?? untilSignal();
   const crds = cluster.store

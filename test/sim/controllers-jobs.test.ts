@@ -217,6 +217,27 @@ describe('the simulated Job controller', () => {
     for (const name of names) expect(logs.has('default', name, 'main')).toBe(false);
   });
 
+  it('creates no pods while suspended and runs once resumed', async () => {
+    const { store } = cluster();
+    store.create('batch/v1/jobs', job('held', { suspend: true }));
+    const held = asJob(await waitFor(store, 'batch/v1/jobs', 'default', 'held', condition('Suspended')));
+    expect(held?.status?.conditions?.find((entry) => entry.type === 'Suspended')).toMatchObject({
+      reason: 'JobSuspended',
+      message: 'Job suspended',
+    });
+    expect(held?.status?.startTime).toBeUndefined();
+    expect(podsOf(store, 'held')).toHaveLength(0);
+    store.patch('batch/v1/jobs', 'default', 'held', 'merge', { spec: { suspend: false } });
+    const done = asJob(await waitFor(store, 'batch/v1/jobs', 'default', 'held', condition('Complete')));
+    expect(done?.status?.conditions?.find((entry) => entry.type === 'Suspended')).toMatchObject({
+      status: 'False',
+      reason: 'JobResumed',
+    });
+    expect(jobEvents(store, 'held').map((event) => event.reason)).toEqual(
+      expect.arrayContaining(['Suspended', 'Resumed', 'SuccessfulCreate', 'Completed']),
+    );
+  });
+
   it('deletes a finished job after ttlSecondsAfterFinished', async () => {
     const { store } = cluster();
     store.create('batch/v1/jobs', job('ttl', { ttlSecondsAfterFinished: 30 }));

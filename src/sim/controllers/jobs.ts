@@ -7,7 +7,7 @@
  */
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IPod } from 'kubernetes-models/v1/Pod';
-import type { KubeObject, WatchEvent } from '../store.ts';
+import { type KubeObject, StatusError, type WatchEvent } from '../store.ts';
 import { controllerOf, objectKey, type SimContext, splitKey, timestamp, WorkQueue } from './runtime.ts';
 
 const source = { component: 'job-controller' };
@@ -43,6 +43,7 @@ interface JobMemory {
   deletedByController: Set<string>;
   lastFailureAt?: number;
   recentFailures: number;
+  createFailures: number;
   cancelDeadline?: () => void;
   cancelRetry?: () => void;
   cancelTtl?: () => void;
@@ -139,7 +140,13 @@ export class JobController {
   #remember(uid: string): JobMemory {
     let memory = this.#memory.get(uid);
     if (!memory) {
-      memory = { counted: new Set(), lostPods: new Set(), deletedByController: new Set(), recentFailures: 0 };
+      memory = {
+        counted: new Set(),
+        lostPods: new Set(),
+        deletedByController: new Set(),
+        recentFailures: 0,
+        createFailures: 0,
+      };
       this.#memory.set(uid, memory);
     }
     return memory;
@@ -209,7 +216,7 @@ export class JobController {
 
     let active = owned.filter((pod) => !isTerminal(pod) && !pod.metadata?.deletionTimestamp);
     const terminating = owned.filter((pod) => !isTerminal(pod) && pod.metadata?.deletionTimestamp).length;
-    const startTime = status.startTime ?? (spec.suspend ? undefined : nowText);
+    let startTime = status.startTime ?? (spec.suspend ? undefined : nowText);
 
     // Decide whether the job has finished.
     let finished: { type: 'Complete' | 'Failed'; reason: string; message: string } | undefined;
@@ -339,6 +346,24 @@ export class JobController {
         return;
       }
     } else if (!spec.suspend) {
+      const suspended = conditions.findIndex(
+        (entry) => entry.type === 'Suspended' && entry.status === 'True',
+      );
+      if (suspended >= 0) {
+        // Resumed: the job starts over its deadline from now.
+        conditions[suspended] = {
+          type: 'Suspended',
+          status: 'False',
+          lastProbeTime: nowText,
+          lastTransitionTime: nowText,
+          reason: 'JobResumed',
+          message: 'Job resumed',
+        };
+        startTime = nowText;
+        memory.cancelDeadline?.();
+        memory.cancelDeadline = undefined;
+        events.record(object, 'Normal', 'Resumed', 'Job resumed', source);
+      }
       // Create the pods that are missing, after the back-off that follows failures.
       const delaySeconds =
         memory.recentFailures > 0 && memory.lastFailureAt !== undefined
@@ -366,12 +391,43 @@ export class JobController {
         memory.cancelRetry = timers.after(delaySeconds, () => this.#queue.add(key));
       } else {
         for (const index of wanted) {
-          const pod = store.create('v1/pods', this.#podFor(object, index));
+          let pod: KubeObject;
+          try {
+            pod = store.create('v1/pods', this.#podFor(object, index));
+          } catch (error) {
+            if (!(error instanceof StatusError)) throw error;
+            // The API refused the pod (an invalid template): say so and try again later.
+            memory.createFailures++;
+            events.record(object, 'Warning', 'FailedCreate', `Error creating: ${error.message}`, source);
+            memory.cancelRetry?.();
+            memory.cancelRetry = timers.after(Math.min(10 * 2 ** (memory.createFailures - 1), 360), () =>
+              this.#queue.add(key),
+            );
+            break;
+          }
+          memory.createFailures = 0;
           active.push(pod as unknown as IPod);
           events.record(object, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, source);
         }
       }
     } else {
+      if (!conditions.some((entry) => entry.type === 'Suspended' && entry.status === 'True')) {
+        const entry = {
+          type: 'Suspended',
+          status: 'True',
+          lastProbeTime: nowText,
+          lastTransitionTime: nowText,
+          reason: 'JobSuspended',
+          message: 'Job suspended',
+        };
+        const index = conditions.findIndex((existing) => existing.type === 'Suspended');
+        if (index >= 0) conditions[index] = entry;
+        else conditions.push(entry);
+        events.record(object, 'Normal', 'Suspended', 'Job suspended', source);
+      }
+      startTime = undefined;
+      memory.cancelDeadline?.();
+      memory.cancelDeadline = undefined;
       for (const pod of active) {
         memory.deletedByController.add(pod.metadata?.uid ?? '');
         memory.counted.add(pod.metadata?.uid ?? '');

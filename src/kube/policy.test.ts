@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { FLUX_VIEWS } from '../agents/minicluster/views.ts';
@@ -779,5 +780,62 @@ describe('applyManifestPolicy: forced fields of a MiniCluster', () => {
     });
     const result = ok(applyManifestPolicy(text, miniclusterPolicy));
     expect(result.changes.find((c) => c.startsWith('spec.flux.container.image'))).toContain(FLUX_VIEWS[0]);
+  });
+});
+
+describe('applyManifestPolicy: a MiniCluster against the installed CRD', () => {
+  const crd = parse(
+    readFileSync(new URL('../../test/fixtures/crds/minicluster.yaml', import.meta.url), 'utf8'),
+  );
+  const withSchema: ManifestPolicy = {
+    ...miniclusterPolicy,
+    miniclusterSchema: crd.spec.versions[0].schema.openAPIV3Schema,
+  };
+
+  it('accepts a MiniCluster the CRD allows, with the fields the policy sets', () => {
+    const result = ok(
+      applyManifestPolicy(
+        cluster((o) => {
+          o.spec.flux = { container: { image: FLUX_VIEWS[5] } };
+        }),
+        withSchema,
+      ),
+    );
+    expect((result.object as Yaml).spec.logging.strict).toBe(true);
+  });
+
+  it.each([
+    {
+      name: 'an unknown field',
+      edit: (o: Yaml) => {
+        o.spec.containers[0].entrypoint = 'lmp';
+      },
+      says: /spec\.containers\[0\]\.entrypoint: is not a field of the MiniCluster/,
+    },
+    {
+      name: 'an unknown top-level spec field',
+      edit: (o: Yaml) => {
+        o.spec.replicas = 2;
+      },
+      says: /spec\.replicas: is not a field/,
+    },
+    {
+      name: 'a wrong type the CRD knows',
+      edit: (o: Yaml) => {
+        o.spec.logging.quiet = 'yes';
+      },
+      says: /spec\.logging\.quiet: must be boolean/,
+    },
+    {
+      name: 'an environment value that is not a string',
+      edit: (o: Yaml) => {
+        o.spec.containers[0].environment = { OMP_NUM_THREADS: 4 };
+      },
+      says: /environment/,
+    },
+  ])('refuses $name', ({ edit, says }) => {
+    const result = applyManifestPolicy(cluster(edit), withSchema);
+    expect(result).toMatchObject({ ok: false, reason: 'SchemaInvalid' });
+    if (!result.ok) expect(result.explanation).toMatch(says);
   });
 });

@@ -2,6 +2,7 @@
 // untrusted input: it is parsed, held to the expected kind, stripped of host and credential access,
 // given the step's identity (namespace, name, labels, owner, image) and bounded in time, then checked
 // against the Kubernetes schema. A refusal comes with one paragraph the model can act on.
+import { Ajv, type ValidateFunction } from 'ajv';
 import { Job } from 'kubernetes-models/batch/v1';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
@@ -37,6 +38,11 @@ export interface ManifestPolicy {
   allowedSecrets?: readonly string[];
   maxBackoffLimit?: number;
   fluxViews?: readonly string[];
+  /**
+   * The MiniCluster CRD's openAPIV3Schema as installed in the cluster. When given, a MiniCluster is
+   * checked against it, strictly: unknown fields are refused, as `kubectl apply --validate=strict` does.
+   */
+  miniclusterSchema?: Record<string, unknown>;
 }
 
 /** Why a manifest was refused, as a CamelCase reason for conditions and events. */
@@ -110,7 +116,8 @@ export function applyManifestPolicy(text: string, policy: ManifestPolicy): Polic
     policy.kind === 'Job' ? jobPolicy(object, policy, changes) : miniclusterPolicy(object, policy, changes);
   if (violations.length > 0) return refuse(policy, violations);
   forceMetadata(object, policy, changes);
-  const schema = policy.kind === 'Job' ? validateJob(object) : validateMiniCluster(object);
+  const schema =
+    policy.kind === 'Job' ? validateJob(object) : validateMiniCluster(object, policy.miniclusterSchema);
   if (schema.length > 0) return refuse(policy, schema);
   return { ok: true, object, changes };
 }
@@ -507,16 +514,80 @@ const miniclusterShape = z.looseObject({
   }),
 });
 
-function validateMiniCluster(object: Obj): Violation[] {
+function validateMiniCluster(object: Obj, crdSchema: Record<string, unknown> | undefined): Violation[] {
   const result = miniclusterShape.safeParse(object);
-  if (result.success) return [];
-  return result.error.issues.slice(0, 8).map((issue) => ({
-    reason: 'SchemaInvalid' as const,
-    path:
-      issue.path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-        .join('')
-        .replace(/^\./, '') || '(root)',
-    message: issue.message,
-  }));
+  if (!result.success) {
+    return result.error.issues.slice(0, 8).map((issue) => ({
+      reason: 'SchemaInvalid' as const,
+      path:
+        issue.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+          .join('')
+          .replace(/^\./, '') || '(root)',
+      message: issue.message,
+    }));
+  }
+  if (!crdSchema) return [];
+  const validate = crdValidator(crdSchema);
+  if (validate(object)) return [];
+  return (validate.errors ?? []).slice(0, 8).map((e) => {
+    const path = pointerToPath(e.instancePath);
+    const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+    return extra
+      ? {
+          reason: 'SchemaInvalid' as const,
+          path: path === '(root)' ? extra : `${path}.${extra}`,
+          message: 'is not a field of the MiniCluster',
+        }
+      : { reason: 'SchemaInvalid' as const, path, message: e.message ?? 'is invalid' };
+  });
+}
+
+const pointerToPath = (pointer: string) =>
+  pointer
+    .replace(/^\//, '')
+    .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
+    .replace(/\//g, '.') || '(root)';
+
+type Schema = Record<string, unknown>;
+
+/** The CRD schema made strict: objects with listed properties refuse others, unless marked to keep them. */
+function strictSchema(schema: Schema): Schema {
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key.startsWith('x-kubernetes-')) continue;
+    if (key === 'properties' && isObj(value)) {
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, isObj(v) ? strictSchema(v) : v]),
+      );
+    } else if ((key === 'items' || key === 'additionalProperties') && isObj(value)) {
+      out[key] = strictSchema(value);
+    } else if ((key === 'anyOf' || key === 'allOf' || key === 'oneOf') && Array.isArray(value)) {
+      out[key] = value.map((v) => (isObj(v) ? strictSchema(v) : v));
+    } else {
+      out[key] = value;
+    }
+  }
+  if (
+    out['properties'] &&
+    !schema['x-kubernetes-preserve-unknown-fields'] &&
+    !('additionalProperties' in out)
+  ) {
+    out['additionalProperties'] = false;
+  }
+  return out;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+const validators = new WeakMap<Schema, ValidateFunction>();
+
+function crdValidator(schema: Schema): ValidateFunction {
+  let validate = validators.get(schema);
+  if (!validate) {
+    // metadata is the API server's to validate, and the policy has already set it.
+    const properties = { ...(asObj(schema['properties']) ?? {}), metadata: { type: 'object' } };
+    validate = ajv.compile(strictSchema({ ...schema, properties }));
+    validators.set(schema, validate);
+  }
+  return validate;
 }

@@ -440,6 +440,34 @@ describe('applyManifestPolicy: refusals', () => {
     expect(result).toMatchObject({ ok: false, reason: 'InvalidYAML' });
   });
 
+  it.each([
+    {
+      name: 'a misspelt command',
+      edit: (c: Yaml) => {
+        c.cmd = ['lmp'];
+      },
+      says: /spec\.template\.spec\.containers\[0\]\.cmd: is not a field of the Job/,
+    },
+    {
+      name: 'a field under resources',
+      edit: (c: Yaml) => {
+        c.resources = { limit: { cpu: '2' } };
+      },
+      says: /containers\[0\]\.resources\.limit: is not a field/,
+    },
+    {
+      name: 'a field in an env entry',
+      edit: (c: Yaml) => {
+        c.env = [{ name: 'A', val: '1' }];
+      },
+      says: /env\[0\]\.val: is not a field/,
+    },
+  ])('refuses fields Kubernetes would drop: $name', ({ edit, says }) => {
+    const result = applyManifestPolicy(container(edit), jobPolicy);
+    expect(result).toMatchObject({ ok: false, reason: 'SchemaInvalid' });
+    if (!result.ok) expect(result.explanation).toMatch(says);
+  });
+
   it('reports every violation at once', () => {
     const text = pod((s) => {
       s.hostNetwork = true;

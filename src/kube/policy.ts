@@ -2,6 +2,7 @@
 // untrusted input: it is parsed, held to the expected kind, stripped of host and credential access,
 // given the step's identity (namespace, name, labels, owner, image) and bounded in time, then checked
 // against the Kubernetes schema. A refusal comes with one paragraph the model can act on.
+import * as models from '@kubernetes/client-node';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Job } from 'kubernetes-models/batch/v1';
 import { parseAllDocuments } from 'yaml';
@@ -475,8 +476,15 @@ function forceMetadata(object: Obj, policy: ManifestPolicy, changes: string[]) {
   if (object['status'] !== undefined) remove(object, 'status', 'status', changes);
 }
 
-/** The Job against the Kubernetes OpenAPI schema (kubernetes-models). */
+/**
+ * The Job against the Kubernetes OpenAPI schema (kubernetes-models), plus a strict check for fields
+ * Kubernetes does not know: the API server would drop them silently (a misspelt `command` runs the
+ * image's default), so the model is told instead.
+ */
 function validateJob(object: Obj): Violation[] {
+  const unknown: Violation[] = [];
+  unknownFields(object, 'V1Job', '', unknown);
+  if (unknown.length > 0) return unknown.slice(0, 8);
   try {
     new Job(structuredClone(object) as never).validate();
     return [];
@@ -590,4 +598,40 @@ function crdValidator(schema: Schema): ValidateFunction {
     validators.set(schema, validate);
   }
   return validate;
+}
+
+interface Model {
+  getAttributeTypeMap(): { baseName: string; type: string }[];
+}
+
+/** The client-node model class of a type name (V1Job, V1PodSpec, ...), whose attribute map lists its fields. */
+function modelOf(type: string): Model | undefined {
+  const candidate = (models as unknown as Record<string, unknown>)[type];
+  return typeof candidate === 'function' && 'getAttributeTypeMap' in candidate
+    ? (candidate as unknown as Model)
+    : undefined;
+}
+
+function unknownFields(value: unknown, type: string, path: string, out: Violation[]) {
+  const list = /^Array<(.+)>$/.exec(type);
+  if (list) {
+    if (Array.isArray(value)) value.forEach((item, i) => unknownFields(item, list[1]!, `${path}[${i}]`, out));
+    return;
+  }
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) {
+    if (isObj(value))
+      for (const [key, item] of Object.entries(value)) unknownFields(item, map[1]!, `${path}.${key}`, out);
+    return;
+  }
+  const model = modelOf(type);
+  if (!model || !isObj(value)) return;
+  const fields = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+  for (const [key, item] of Object.entries(value)) {
+    const fieldPath = path ? `${path}.${key}` : key;
+    const fieldType = fields.get(key);
+    if (fieldType === undefined)
+      out.push({ reason: 'SchemaInvalid', path: fieldPath, message: 'is not a field of the Job' });
+    else unknownFields(item, fieldType, fieldPath, out);
+  }
 }

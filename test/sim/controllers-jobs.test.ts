@@ -143,12 +143,17 @@ describe('the simulated Job controller', () => {
 
   it('fails with DeadlineExceeded after activeDeadlineSeconds and deletes the running pods', async () => {
     const { store } = cluster();
+    let mostReady = 0;
+    store.watch('batch/v1/jobs', (event) => {
+      if (event.object.metadata.name === 'slow')
+        mostReady = Math.max(mostReady, asJob(event.object)?.status?.ready ?? 0);
+    });
     store.create(
       'batch/v1/jobs',
-      job('slow', { activeDeadlineSeconds: 60, parallelism: 2, completions: 2 }, ['sleep', 'inf']),
+      job('slow', { activeDeadlineSeconds: 300, parallelism: 2, completions: 2 }, ['sleep', 'inf']),
     );
-    await waitFor(store, 'batch/v1/jobs', 'default', 'slow', (object) => asJob(object)?.status?.ready === 2);
     const failed = asJob(await waitFor(store, 'batch/v1/jobs', 'default', 'slow', condition('Failed')));
+    expect(mostReady).toBe(2);
     expect(failed?.status?.conditions?.find((entry) => entry.type === 'Failed')).toMatchObject({
       reason: 'DeadlineExceeded',
       message: 'Job was active longer than specified deadline',

@@ -238,7 +238,7 @@ describe('the simulated kubelet', () => {
     store.create(
       'v1/pods',
       pod('hang', {
-        activeDeadlineSeconds: 30,
+        activeDeadlineSeconds: 300,
         containers: [{ name: 'main', image: 'busybox:1.36', args: ['sleep'] }],
       }),
     );

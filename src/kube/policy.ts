@@ -615,7 +615,11 @@ function modelOf(type: string): Model | undefined {
 function unknownFields(value: unknown, type: string, path: string, out: Violation[]) {
   const list = /^Array<(.+)>$/.exec(type);
   if (list) {
-    if (Array.isArray(value)) value.forEach((item, i) => unknownFields(item, list[1]!, `${path}[${i}]`, out));
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        unknownFields(item, list[1]!, `${path}[${i}]`, out);
+      });
+    }
     return;
   }
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);

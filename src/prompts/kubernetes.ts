@@ -3,6 +3,7 @@ import type { RunContext } from '../api/context.ts';
 
 /** Rules every run manifest follows; the debug agent gets them as the scope of its advice. */
 export const RUN_RULES = [
+  'Write a final manifest: no placeholders, no questions.',
   'Do not set metadata.name or metadata.namespace; the operator sets them.',
   'Use the container image exactly as given.',
   'Do not create or require external data; use the data shipped with the application, or what the details say.',

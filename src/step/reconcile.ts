@@ -38,6 +38,9 @@ export const ATTEMPT_KEYS = {
   changes: 'changes',
 } as const;
 const HISTORY_LIMIT = 50;
+const MINICLUSTER_MISSING =
+  'the MiniCluster CRD (flux-framework.org/v1alpha2) is not installed: install the Flux Operator first ' +
+  '(kubectl apply -f https://raw.githubusercontent.com/flux-framework/flux-operator/main/examples/dist/flux-operator.yaml), then recreate this step';
 const MODEL_RETRY_MS = 30_000;
 
 export interface StepReconcilerDeps {
@@ -145,9 +148,14 @@ export class StepReconciler {
     }
     const ctx = context.context as Record<string, unknown>;
     const driver = this.deps.drivers[step.spec.agent]!;
-    const problem = driver.preflight?.(await this.attemptInput(step, driver, 1));
+    const problem = driver.preflight?.(await this.attemptInput(step, 1));
     if (problem) {
       this.fail(pass, REASON.InvalidContext, problem);
+      return;
+    }
+    // Before any model call: a MiniCluster cannot run where the Flux Operator is not installed.
+    if (driver.trial === 'minicluster' && !(await this.deps.world.miniClusterInstalled())) {
+      this.fail(pass, REASON.MiniClusterUnavailable, MINICLUSTER_MISSING);
       return;
     }
     status.maxAttempts =
@@ -198,7 +206,7 @@ export class StepReconciler {
         pass.requeueAfterMs = 0;
         return;
       }
-      const input = await this.attemptInput(step, driver, attempt);
+      const input = await this.attemptInput(step, attempt);
       task = this.deps.tasks.ensure(key, taskId, async () => ({
         answer: await this.callModel(step, driver.agent, driver.prompt(input)),
         input,
@@ -255,7 +263,7 @@ export class StepReconciler {
       pass.requeueAfterMs = 0;
       return;
     }
-    const input = await this.attemptInput(step, driver, attempt);
+    const input = await this.attemptInput(step, attempt);
     const accepted = driver.accept(artifactAsAnswer(driver, artifact), input);
     if (!accepted.ok) {
       await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
@@ -264,15 +272,6 @@ export class StepReconciler {
     if (driver.trial === 'inline') {
       const success = driver.succeed(accepted.artifact, input, '');
       await this.finishSuccess(pass, driver, success, input);
-      return;
-    }
-    if (driver.trial === 'minicluster' && !(await this.deps.world.miniClusterInstalled())) {
-      this.fail(
-        pass,
-        REASON.MiniClusterUnavailable,
-        'the MiniCluster CRD (flux-framework.org/v1alpha2) is not installed: install the Flux Operator first ' +
-          '(kubectl apply -f https://raw.githubusercontent.com/flux-framework/flux-operator/main/examples/dist/flux-operator.yaml)',
-      );
       return;
     }
     for (const object of accepted.objects) await this.ensureObject(object);
@@ -333,7 +332,7 @@ export class StepReconciler {
       return;
     }
     const taskId = `debug-${attempt}`;
-    const input = await this.attemptInput(step, driver, attempt);
+    const input = await this.attemptInput(step, attempt);
     const ctx = input.context;
     const allowManager = Boolean(step.spec.planRef) && ctx['allowReturnToManager'] !== false;
     const allowHuman = ctx['allowReturnToHuman'] === true;
@@ -617,11 +616,7 @@ export class StepReconciler {
 
   // ---- The world: attempt ConfigMaps, trial objects, cleanup ----------------------------------
 
-  private async attemptInput(
-    step: AgentStepObject,
-    driver: AgentDriver,
-    attempt: number,
-  ): Promise<AttemptInput> {
+  private async attemptInput(step: AgentStepObject, attempt: number): Promise<AttemptInput> {
     const parsed = parseContext(step.spec.agent, step.spec.context);
     const context = parsed.ok ? (parsed.context as Record<string, unknown>) : {};
     const status = step.status ?? {};

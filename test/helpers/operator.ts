@@ -30,10 +30,13 @@ export interface TestOperatorOptions {
   model?: LanguageModel;
   sim?: SimOptions;
   config?: Record<string, unknown>;
+  /** Runs against the simulated cluster before the operator starts. */
+  prepare?: (sim: SimCluster) => void | Promise<void>;
 }
 
 export async function startTestOperator(options: TestOperatorOptions): Promise<TestOperator> {
   const sim = await startSimCluster({ speed: 0.005, ...options.sim });
+  await options.prepare?.(sim);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(sim.kubeconfigPath);
   const model = options.model ?? ScriptedModel.fromYaml(options.script ?? 'responses: []\n');

@@ -118,6 +118,8 @@ export class ScriptedModel implements LanguageModel {
   readonly #patterns: (RegExp | undefined)[];
   readonly #digest: string;
   #consumed: number[] = [];
+  /** The entry that answered each exact (agent, prompt): asked again, the script answers the same. */
+  readonly #answered = new Map<string, number>();
   readonly #deps: Required<ModelDeps>;
 
   constructor(script: Script, options: { name?: string; digest: string }, deps: ModelDeps = {}) {
@@ -182,9 +184,13 @@ export class ScriptedModel implements LanguageModel {
   async generate(request: GenerateRequest): Promise<Generation> {
     request.signal?.throwIfAborted();
     const started = this.#deps.now();
+    // The same question gets the same answer (an operator that restarts mid-call asks again), so a
+    // replayed call does not consume the entry meant for the next one.
+    const question = `${request.agent ?? ''}\u0000${request.system ?? ''}\u0000${request.prompt}`;
+    const answered = this.#answered.get(question);
     // Chosen and marked synchronously, so concurrent calls never share an entry.
     const used = new Set(this.#consumed);
-    const index = this.#entries.findIndex(
+    const index = answered ?? this.#entries.findIndex(
       (entry, i) =>
         !used.has(i) &&
         (entry.agent === undefined || entry.agent === request.agent) &&
@@ -197,7 +203,10 @@ export class ScriptedModel implements LanguageModel {
         { kind: 'no-script-match', retryable: false, provider: PROVIDER, attempts: 1 },
       );
     }
-    this.#consumed.push(index);
+    if (answered === undefined) {
+      this.#consumed.push(index);
+      this.#answered.set(question, index);
+    }
     const promptText = [
       request.system ?? '',
       ...(request.history ?? []).map((turn) => turn.text),

@@ -182,4 +182,12 @@ describe('scripted provider', () => {
     expect(() => createModel({ provider: 'scripted' })).toThrow(ModelConfigError);
     expect(() => createModel({ provider: 'scripted' })).toThrow(/--script/);
   });
+
+  it('answers a question asked again with the same answer, without using another entry', async () => {
+    const model = ScriptedModel.fromYaml('responses:\n  - agent: build\n    text: first\n  - agent: build\n    text: second\n');
+    expect((await model.generate({ agent: 'build', prompt: 'write it' })).text).toBe('first');
+    expect((await model.generate({ agent: 'build', prompt: 'write it' })).text).toBe('first');
+    expect(model.remaining()).toBe(1);
+    expect((await model.generate({ agent: 'build', prompt: 'write it again, better' })).text).toBe('second');
+  });
 });

@@ -202,7 +202,9 @@ describe('kubectl against the simulated API server', () => {
   });
 
   it('shows a change with get -w', async () => {
-    const watch = start(['get', 'ap', 'fixture', '-w']);
+    // The list form watches from the list's resourceVersion, so no change between the list and the
+    // watch is lost (`get ap <name> -w` watches from "0" and drops the first event, by design).
+    const watch = start(['get', 'ap', '-w']);
     await outputMatches(watch, /fixture\s+Running/);
     const plan = store.get(PLANS, 'default', 'fixture')!;
     store.updateStatus(PLANS, { ...plan, status: { ...(plan['status'] as object), phase: 'Succeeded' } });
@@ -328,6 +330,86 @@ describe('kubectl against the simulated API server', () => {
     expect(r.stdout).toMatch(/steps\t<\[\]Object>/);
     const missing = await kubectl('explain', 'agentplan.spec.nope');
     expect(missing.stderr).toBe('error: field "nope" does not exist\n');
+  });
+
+  it('creates ConfigMaps and Namespaces from protobuf, and applies built-ins with strategic merge', async () => {
+    expect((await kubectl('create', 'configmap', 'settings', '--from-literal=a=1')).stdout).toBe(
+      'configmap/settings created\n',
+    );
+    expect(store.get('v1/configmaps', 'default', 'settings')?.['data']).toEqual({ a: '1' });
+    expect((await kubectl('create', 'namespace', 'team')).stdout).toBe('namespace/team created\n');
+    const job = (image: string) => `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: applied
+  namespace: team
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: main
+          image: ${image}
+          env:
+            - name: A
+              value: "1"
+        - name: side
+          image: busybox
+`;
+    expect((await kubectl('apply', '-f', writeFixture('job.yaml', job('busybox:1')))).stdout).toBe(
+      'job.batch/applied created\n',
+    );
+    const r = await kubectl('apply', '-f', writeFixture('job.yaml', job('busybox:2')));
+    expect(r).toMatchObject({ stdout: 'job.batch/applied configured\n', stderr: '' });
+    const containers = (
+      store.get('batch/v1/jobs', 'team', 'applied')!['spec'] as {
+        template: { spec: { containers: { name: string; image: string }[] } };
+      }
+    ).template.spec.containers;
+    expect(containers.map((c) => `${c.name}=${c.image}`)).toEqual(['main=busybox:2', 'side=busybox']);
+  });
+
+  it('applies server-side, creating the object when absent', async () => {
+    const file = writeFixture('ssa.yaml', fixturePlan.replace('name: fixture', 'name: ssa'));
+    expect((await kubectl('apply', '--server-side', '-f', file)).stdout).toBe(
+      'agentplan.fractale.dev/ssa serverside-applied\n',
+    );
+    expect(store.get(PLANS, 'default', 'ssa')?.metadata.uid).toBeTruthy();
+    const changed = writeFixture(
+      'ssa.yaml',
+      fixturePlan.replace('name: fixture', 'name: ssa').replace('Build an image', 'Build one image'),
+    );
+    expect((await kubectl('apply', '--server-side', '-f', changed)).stdout).toBe(
+      'agentplan.fractale.dev/ssa serverside-applied\n',
+    );
+    expect((store.get(PLANS, 'default', 'ssa')!['spec'] as { description: string }).description).toBe(
+      'Build one image, then run it.',
+    );
+  });
+
+  it('waits for a condition and for a finalizer to go on delete', async () => {
+    const wait = start(['wait', '--for=jsonpath={.status.phase}=Succeeded', 'ap/ssa', '--timeout=20s']);
+    const current = store.get(PLANS, 'default', 'ssa')!;
+    store.updateStatus(PLANS, { ...current, status: { phase: 'Succeeded' } });
+    expect(await wait.exited).toMatchObject({
+      code: 0,
+      stdout: 'agentplan.fractale.dev/ssa condition met\n',
+    });
+
+    store.patch(PLANS, 'default', 'ssa', 'merge', { metadata: { finalizers: ['fractale.dev/cleanup'] } });
+    const deletion = start(['delete', 'ap', 'ssa', '--timeout=20s']);
+    for (;;) {
+      const held = store.get(PLANS, 'default', 'ssa');
+      if (held?.metadata.deletionTimestamp) {
+        store.update(PLANS, { ...held, metadata: { ...held.metadata, finalizers: [] } });
+        break;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(await deletion.exited).toMatchObject({
+      code: 0,
+      stdout: 'agentplan.fractale.dev "ssa" deleted from default namespace\n',
+    });
   });
 
   it('deletes objects and waits until they are gone', async () => {

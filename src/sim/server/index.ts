@@ -361,7 +361,16 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
     warnings: string[] = [],
   ): void {
     if (wantsTable(req) && req.method === 'GET') {
-      sendJson(res, code, toTable(route.type, [o], { now: new Date(), includeObject: includeObject(req) }));
+      // A single object's Table carries the object's resourceVersion: `kubectl get x -w` watches from it.
+      sendJson(
+        res,
+        code,
+        toTable(route.type, [o], {
+          now: new Date(),
+          includeObject: includeObject(req),
+          resourceVersion: o.metadata.resourceVersion ?? '',
+        }),
+      );
     } else {
       sendJson(res, code, o, warnings);
     }

@@ -33,7 +33,12 @@ function dockerfileConfigMap(name: string, dockerfile: string): KubeObject {
   };
 }
 
-function buildJob(name: string, configMap: string, args: string[]): KubeObject {
+function buildJob(
+  name: string,
+  configMap: string,
+  args: string[],
+  container: Record<string, unknown> = {},
+): KubeObject {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -50,6 +55,7 @@ function buildJob(name: string, configMap: string, args: string[]): KubeObject {
               image: 'gcr.io/kaniko-project/executor:v1.23.2',
               args,
               volumeMounts: [{ name: 'context', mountPath: '/workspace' }],
+              ...container,
             },
           ],
         },
@@ -190,5 +196,33 @@ describe('simulated Kaniko builds', () => {
     );
     store.create('v1/configmaps', dockerfileConfigMap('build-5', withCertificates));
     await waitFor(store, 'batch/v1/jobs', 'default', 'build-5', jobCondition('Complete'));
+  });
+
+  it('write the digest to the termination log, or the end of the log when they fail', async () => {
+    const { store, logs, registry } = cluster();
+    const reporting = { terminationMessagePolicy: 'FallbackToLogsOnError' };
+    const digestArgs = (tag: string) => [...args(tag), '--digest-file=/dev/termination-log'];
+    store.create('v1/configmaps', dockerfileConfigMap('good', withCertificates));
+    store.create('v1/configmaps', dockerfileConfigMap('bad', withoutCertificates));
+    store.create('batch/v1/jobs', buildJob('good', 'good', digestArgs('6'), reporting));
+    store.create('batch/v1/jobs', buildJob('bad', 'bad', digestArgs('7'), reporting));
+    await waitFor(store, 'batch/v1/jobs', 'default', 'good', jobCondition('Complete'));
+    await waitFor(store, 'batch/v1/jobs', 'default', 'bad', jobCondition('Failed'));
+
+    const good = buildPod(store, 'good');
+    const digest = registry.get('registry.local/lammps:6')?.digest;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(good.status?.containerStatuses?.[0]?.state?.terminated?.message).toBe(digest);
+    expect(logs.read('default', good.metadata?.name ?? '', 'kaniko')).toContain(
+      `Pushed registry.local/lammps@${digest}`,
+    );
+
+    const bad = buildPod(store, 'bad');
+    const message = bad.status?.containerStatuses?.[0]?.state?.terminated?.message ?? '';
+    expect(message).toMatch(/server certificate verification failed/);
+    expect(message).toMatch(
+      /error building image: error building stage: failed to execute command: .*exit status 1$/,
+    );
+    expect(message.length).toBeLessThanOrEqual(2048);
   });
 });

@@ -355,4 +355,24 @@ describe('the simulated kubelet', () => {
     );
     expect(logs.has('default', 'gone', 'main')).toBe(false);
   });
+
+  it('stops the containers of a pod held by a finalizer and reports it Failed until the finalizer goes', async () => {
+    const { store } = cluster();
+    const held = pod('held', { containers: [{ name: 'main', image: 'busybox:1.36', args: ['sleep'] }] });
+    held.metadata.finalizers = ['example.com/hold'];
+    store.create('v1/pods', held);
+    await waitFor(store, 'v1/pods', 'default', 'held', phase('Running'));
+    store.delete('v1/pods', 'default', 'held');
+    const stopped = asPod(await waitFor(store, 'v1/pods', 'default', 'held', phase('Failed')));
+    expect(stopped?.metadata?.deletionTimestamp).toBeDefined();
+    expect(stopped?.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+      exitCode: 143,
+      reason: 'Error',
+    });
+    expect(eventsFor(store, 'held')).toContainEqual(
+      expect.objectContaining({ reason: 'Killing', message: 'Stopping container main' }),
+    );
+    store.patch('v1/pods', 'default', 'held', 'merge', { metadata: { finalizers: null } });
+    await waitFor(store, 'v1/pods', 'default', 'held', (object) => object === undefined);
+  });
 });

@@ -2,6 +2,7 @@
  * A model of the Kaniko executor: where it finds the Dockerfile (through the pod's volumes), and
  * what it prints while it builds. The outcome comes from the behaviours file's `builds` rules.
  */
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
@@ -16,6 +17,8 @@ export interface KanikoArgs {
   noPush: boolean;
   cache: boolean;
   cacheRepo?: string;
+  /** --digest-file: where the executor writes the digest of the image it built. */
+  digestFile?: string;
 }
 
 function truthy(value: string | undefined): boolean {
@@ -56,6 +59,7 @@ export function parseKanikoArgs(argv: readonly string[]): KanikoArgs {
     noPush: values.has('no-push') && truthy(last('no-push')),
     cache: values.has('cache') && truthy(last('cache')),
     cacheRepo: last('cache-repo'),
+    digestFile: last('digest-file'),
   };
 }
 
@@ -145,6 +149,8 @@ export interface BuildTranscript {
   exitCode: number;
   /** Images pushed when the build succeeds. */
   pushed: string[];
+  /** The built image's digest (`sha256:...`), the same for every destination. */
+  digest: string;
 }
 
 interface PrintedLine {
@@ -171,11 +177,9 @@ function shellForm(args: string): string[] {
   return ['/bin/sh', '-c', args];
 }
 
-function digestFor(text: string): string {
-  // A stable fake digest: the same Dockerfile and destination give the same digest.
-  let hash = 2166136261;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619) >>> 0;
-  return `sha256:${hash.toString(16).padStart(8, '0').repeat(8)}`;
+/** A stable digest: the same Dockerfile builds the same image, as a reproducible build would. */
+export function digestFor(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
 /**
@@ -210,6 +214,7 @@ export function kanikoTranscript(
     exitAt: clock === 0 ? 0 : totalSeconds,
     exitCode,
     pushed,
+    digest: digestFor(dockerfile),
   });
 
   if (!args.noPush && args.destinations.length === 0) {
@@ -301,7 +306,7 @@ export function kanikoTranscript(
     print(`${STAMP} Pushing image to ${destination}`);
     tick();
     const repository = destination.replace(/(:[^/:]*)?(@.*)?$/, '');
-    print(`${STAMP} Pushed ${repository}@${digestFor(dockerfile + destination)}`);
+    print(`${STAMP} Pushed ${repository}@${digestFor(dockerfile)}`);
   }
   return finish(0, [...args.destinations]);
 }

@@ -516,12 +516,37 @@ class PodWorker {
         () => {
           if (this.#halted || this.#terminating || !('running' in container.state)) return;
           program.onExit?.();
-          this.#exited(container, exit.exitCode, exit.reason);
+          this.#exited(
+            container,
+            exit.exitCode,
+            exit.reason,
+            this.#terminationMessage(container, program, exit.exitCode),
+          );
         },
         container,
       );
     };
     step();
+  }
+
+  /**
+   * The termination message: what the process wrote to terminationMessagePath, or with
+   * FallbackToLogsOnError and a failure, the end of its log (80 lines, 2048 bytes at most).
+   */
+  #terminationMessage(
+    container: RunningContainer,
+    program: ContainerProgram,
+    exitCode: number,
+  ): string | undefined {
+    if (program.terminationMessage) return program.terminationMessage.slice(0, 4096);
+    if (container.spec.terminationMessagePolicy !== 'FallbackToLogsOnError' || exitCode === 0)
+      return undefined;
+    const lines = this.#ctx.logs
+      .read(this.#namespace, this.#name, container.name)
+      .replace(/\n$/, '')
+      .split('\n');
+    const tail = lines.slice(-80).join('\n');
+    return tail === '' ? undefined : Buffer.from(tail).subarray(-2048).toString();
   }
 
   #exited(container: RunningContainer, exitCode: number, reason: string, message?: string): void {

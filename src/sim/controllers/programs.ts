@@ -19,6 +19,8 @@ export interface ContainerProgram {
   exit?: { at: number; exitCode: number; reason: TerminationReason };
   /** Called when the process exits by itself (a build pushes its image here). */
   onExit?: () => void;
+  /** What the process wrote to its terminationMessagePath. */
+  terminationMessage?: string;
 }
 
 export type ProgramResolver = (pod: IPod, container: IContainer) => ContainerProgram | undefined;
@@ -99,8 +101,16 @@ export function kanikoResolver(ctx: SimContext): ProgramResolver {
         reason: transcript.exitCode === 0 ? 'Completed' : 'Error',
       },
       onExit: () => {
-        for (const destination of transcript.pushed) ctx.registry.push(destination, text, ctx.clock());
+        for (const destination of transcript.pushed)
+          ctx.registry.push(destination, transcript.digest, ctx.clock());
       },
+      // The executor writes the digest to --digest-file; pointed at the termination log, it becomes
+      // the container's termination message.
+      ...(transcript.exitCode === 0 &&
+      args.digestFile !== undefined &&
+      args.digestFile === (container.terminationMessagePath ?? '/dev/termination-log')
+        ? { terminationMessage: transcript.digest }
+        : {}),
     };
   };
 }

@@ -28,11 +28,11 @@ describe('image references', () => {
 describe('SimRegistry', () => {
   it('finds pushed images by tag and digest, whatever the spelling', () => {
     const registry = new SimRegistry();
-    const pushed = registry.push('registry.local/lammps:1', 'FROM ubuntu', new Date(0));
+    const pushed = registry.push('registry.local/lammps:1', `sha256:${'ab'.repeat(32)}`, new Date(0));
     expect(registry.has('registry.local/lammps:1')).toBe(true);
     expect(registry.has(`registry.local/lammps@${pushed.digest}`)).toBe(true);
     expect(registry.has('registry.local/lammps:2')).toBe(false);
-    registry.push('myapp', 'x', new Date(0));
+    registry.push('myapp', `sha256:${'cd'.repeat(32)}`, new Date(0));
     expect(registry.has('docker.io/library/myapp:latest')).toBe(true);
   });
 });

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** An image reference split the way container runtimes read it. */
 export interface ImageReference {
   /** Registry host, `docker.io` when none is written. */
@@ -67,8 +65,8 @@ export interface PushedImage {
 export class SimRegistry {
   readonly #images = new Map<string, PushedImage>();
 
-  push(reference: string, content: string, pushedAt: Date): PushedImage {
-    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+  /** Records an image under a tag; `digest` is `sha256:<hex>`. */
+  push(reference: string, digest: string, pushedAt: Date): PushedImage {
     const image = { reference: parseImageReference(reference).normalized, digest, pushedAt };
     this.#images.set(image.reference, image);
     return image;

@@ -122,6 +122,42 @@ describe('discovery and OpenAPI', () => {
     expect((await call('GET', '/version')).json['gitVersion']).toMatch(/^v1\.34\./);
   });
 
+  it('serves aggregated discovery only to clients that ask for it, with the exact Content-Type', async () => {
+    const accept =
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+    const apis = await call('GET', '/apis', undefined, { Accept: accept });
+    expect(apis.headers.get('content-type')).toBe(
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    );
+    const items = apis.json['items'] as {
+      metadata: { name: string };
+      versions: { resources: Record<string, unknown>[] }[];
+    }[];
+    const batch = items.find((i) => i.metadata.name === 'batch')!;
+    expect(batch.versions[0]!.resources[0]).toEqual({
+      resource: 'jobs',
+      singularResource: 'job',
+      scope: 'Namespaced',
+      responseKind: { group: 'batch', version: 'v1', kind: 'Job' },
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: [],
+      categories: ['all'],
+      subresources: [
+        {
+          subresource: 'status',
+          responseKind: { group: 'batch', version: 'v1', kind: 'Job' },
+          verbs: ['get', 'patch', 'update'],
+        },
+      ],
+    });
+    const core = await call('GET', '/api', undefined, { Accept: accept });
+    expect((core.json['items'] as { metadata: { name: string } }[]).map((i) => i.metadata.name)).toEqual([
+      '',
+    ]);
+    const legacy = await call('GET', '/apis', undefined, { Accept: 'application/json, */*' });
+    expect(legacy.json['kind']).toBe('APIGroupList');
+  });
+
   it('publishes OpenAPI v3 documents whose PATCH operations enable server-side field validation', async () => {
     const rootDoc = await call('GET', '/openapi/v3');
     const paths = rootDoc.json['paths'] as Record<string, { serverRelativeURL: string }>;

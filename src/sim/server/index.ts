@@ -246,6 +246,77 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };
   }
 
+  /** One group of aggregated discovery (apidiscovery.k8s.io/v2 APIGroupDiscovery). */
+  function groupDiscovery(name: string, types: ResourceType[]): object {
+    return {
+      metadata: { name },
+      versions: versionsOf(types).map((version) => ({
+        version,
+        freshness: 'Current',
+        resources: types
+          .filter((t) => t.version === version)
+          .map((t) => {
+            const responseKind = { group: t.group, version: t.version, kind: t.kind };
+            return {
+              resource: t.plural,
+              singularResource: t.singular,
+              scope: t.namespaced ? 'Namespaced' : 'Cluster',
+              responseKind,
+              verbs: t.verbs,
+              shortNames: t.shortNames,
+              categories: t.categories,
+              subresources: t.subresources
+                .filter((sub) => sub === 'status' || sub === 'log')
+                .map((sub) => ({
+                  subresource: sub,
+                  responseKind,
+                  verbs: sub === 'status' ? ['get', 'patch', 'update'] : ['get'],
+                })),
+            };
+          }),
+      })),
+    };
+  }
+
+  /** Aggregated discovery, sent only to clients that ask for it, with the exact Content-Type client-go checks. */
+  function serveAggregatedDiscovery(req: IncomingMessage, res: ServerResponse, parts: string[]): boolean {
+    if (parts.length !== 1 || (parts[0] !== 'api' && parts[0] !== 'apis')) return false;
+    const accepts = (req.headers.accept ?? '').split(',').map((a) => a.replace(/\s/g, ''));
+    if (
+      !accepts.some(
+        (a) =>
+          a.startsWith('application/json;') &&
+          a.includes('g=apidiscovery.k8s.io') &&
+          a.includes('v=v2;') &&
+          a.includes('as=APIGroupDiscoveryList'),
+      )
+    ) {
+      return false;
+    }
+    const items =
+      parts[0] === 'api'
+        ? [
+            groupDiscovery(
+              '',
+              store.resources().filter((t) => t.group === ''),
+            ),
+          ]
+        : [...groups()].map(([name, types]) => groupDiscovery(name, types));
+    const data = JSON.stringify({
+      kind: 'APIGroupDiscoveryList',
+      apiVersion: 'apidiscovery.k8s.io/v2',
+      metadata: {},
+      items,
+    });
+    res.writeHead(200, {
+      'Content-Type': 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+      'Content-Length': String(Buffer.byteLength(data)),
+      Vary: 'Accept',
+    });
+    res.end(data);
+    return true;
+  }
+
   function serveDiscovery(res: ServerResponse, parts: string[]): boolean {
     if (parts[0] === 'api') {
       if (parts.length === 1) {
@@ -735,7 +806,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       if (!serveOpenApi(res, path)) throw notFoundPath();
       return;
     }
-    if (req.method === 'GET' && serveDiscovery(res, parts)) return;
+    if (req.method === 'GET' && (serveAggregatedDiscovery(req, res, parts) || serveDiscovery(res, parts)))
+      return;
     const r = route(parts);
     if (!r) throw notFoundPath();
     await serveResource(req, res, r, url.searchParams);

@@ -24,6 +24,13 @@ describe('parseKanikoArgs', () => {
     );
     expect(parseKanikoArgs(['--no-push']).noPush).toBe(true);
     expect(parseKanikoArgs(['--no-push=false', '-d', 'x']).noPush).toBe(false);
+    // Boolean flags never take the next argument as their value.
+    expect(parseKanikoArgs(['--insecure', 'ignored', '--digest-file', '/dev/termination-log'])).toMatchObject(
+      {
+        digestFile: '/dev/termination-log',
+        destinations: [],
+      },
+    );
   });
 });
 

@@ -28,7 +28,26 @@ function truthy(value: string | undefined): boolean {
 /** Reads the executor's flags (`--flag=value`, `--flag value`, and the short forms -f, -c, -d). */
 export function parseKanikoArgs(argv: readonly string[]): KanikoArgs {
   const aliases: Record<string, string> = { f: 'dockerfile', c: 'context', d: 'destination' };
-  const booleans = new Set(['no-push', 'cache', 'reproducible', 'single-snapshot', 'cleanup', 'insecure']);
+  const booleans = new Set([
+    'no-push',
+    'no-push-cache',
+    'cache',
+    'cache-copy-layers',
+    'cache-run-layers',
+    'cleanup',
+    'compressed-caching',
+    'force',
+    'ignore-var-run',
+    'insecure',
+    'insecure-pull',
+    'log-timestamp',
+    'reproducible',
+    'single-snapshot',
+    'skip-tls-verify',
+    'skip-tls-verify-pull',
+    'skip-unused-stages',
+    'use-new-run',
+  ]);
   const values = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

@@ -95,7 +95,7 @@ const args = (tag: string) => [
 ];
 
 describe('simulated Kaniko builds', () => {
-  it('fail to clone without CA certificates, and the image is then not pullable', async () => {
+  it('fail to clone without CA certificates, leaving the image unpullable until a fixed build pushes it', async () => {
     const { store, logs, registry } = cluster();
     store.create('v1/configmaps', dockerfileConfigMap('build-1', withoutCertificates));
     store.create('batch/v1/jobs', buildJob('build-1', 'build-1', args('1')));
@@ -120,8 +120,23 @@ describe('simulated Kaniko builds', () => {
       'v1/pods',
       'default',
       'run-1',
-      (object) => asPod(object)?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull',
+      (object) =>
+        asPod(object)?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff',
     );
+
+    // A fixed Dockerfile pushes the same tag; the waiting pod's next pull finds it.
+    store.create('v1/configmaps', dockerfileConfigMap('build-1b', withCertificates));
+    store.create('batch/v1/jobs', buildJob('build-1b', 'build-1b', args('1')));
+    await waitFor(store, 'batch/v1/jobs', 'default', 'build-1b', jobCondition('Complete'));
+    expect(registry.has('registry.local/lammps:1')).toBe(true);
+    await waitFor(
+      store,
+      'v1/pods',
+      'default',
+      'run-1',
+      (object) => asPod(object)?.status?.phase === 'Succeeded',
+    );
+    expect(logs.read('default', 'run-1', 'lammps')).toContain('Total wall time');
   });
 
   it('succeed with CA certificates, push the destination, and the image then runs', async () => {

@@ -165,6 +165,9 @@ interface Route {
   subresource: string | undefined;
 }
 
+/** Bytes a watch may have queued unread before the server drops it. */
+const MAX_WATCH_BUFFER = 32 * 1024 * 1024;
+
 /** Stored objects are frozen, so one serialized line per event serves every watcher. */
 const eventLines = new WeakMap<KubeObject, Map<string, string>>();
 function eventLine(e: WatchEvent): string {
@@ -477,6 +480,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       } else if (!res.writableEnded) {
         res.write(eventLine(e));
       }
+      // A watcher that does not read is dropped, as the real watch cache drops slow watchers.
+      if (res.writableLength > MAX_WATCH_BUFFER) finish();
     };
     let unsubscribe: () => void = () => {};
     const timers: NodeJS.Timeout[] = [];
@@ -496,6 +501,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
         labelSelector: q.get('labelSelector') ?? undefined,
         fieldSelector: fieldSelector || undefined,
       });
+      // Dropped while replaying history.
+      if (res.writableEnded) unsubscribe();
     } catch (err) {
       if (err instanceof StatusError) {
         // The real server reports an expired or bad resourceVersion inside the stream, then closes it.
@@ -518,11 +525,10 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       }, bookmarkInterval);
       timers.push(bookmark);
     }
-    req.on('close', finish);
     res.on('close', finish);
   }
 
-  function serveLog(res: ServerResponse, route: Route, q: URLSearchParams, req: IncomingMessage): void {
+  function serveLog(res: ServerResponse, route: Route, q: URLSearchParams): void {
     const namespace = route.namespace ?? 'default';
     const podName = route.name!;
     const pod = store.getRaw(resourceOf(route.type), namespace, podName);
@@ -573,7 +579,11 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
     };
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
     res.write(take(text));
-    if (q.get('follow') !== 'true' || budget <= 0 || logs.ended(namespace, podName, container)) {
+    const state = (
+      pod['status'] as { containerStatuses?: { name: string; state?: Record<string, unknown> }[] } | undefined
+    )?.containerStatuses?.find((c) => c.name === container)?.state;
+    const stopped = logs.ended(namespace, podName, container) || state?.['terminated'] !== undefined;
+    if (q.get('follow') !== 'true' || budget <= 0 || stopped) {
       res.end();
       return;
     }
@@ -596,7 +606,7 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       },
       finish,
     );
-    req.on('close', finish);
+    res.on('close', finish);
   }
 
   function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions {
@@ -641,7 +651,7 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
     const method = req.method ?? 'GET';
     if (r.subresource !== undefined) {
       if (r.subresource === 'log' && t.subresources.includes('log') && method === 'GET') {
-        serveLog(res, r, q, req);
+        serveLog(res, r, q);
         return;
       }
       if (r.subresource !== 'status' || !t.subresources.includes('status')) throw notFoundPath();

@@ -8,12 +8,13 @@ import { type KubeObject, Store } from '../../src/sim/store.ts';
 let stop: (() => void) | undefined;
 afterEach(() => stop?.());
 
-function cluster() {
-  const store = new Store();
+function cluster(clock?: () => Date) {
+  const store = new Store(clock ? { clock } : {});
   const logs = new LogStore();
   const sim = startSimControllers({
     store,
     logs,
+    clock,
     speed: 0.001,
     behaviors: {
       pullable: ['docker.io/library/.*'],
@@ -241,6 +242,20 @@ describe('the simulated Job controller', () => {
     expect(jobEvents(store, 'held').map((event) => event.reason)).toEqual(
       expect.arrayContaining(['Suspended', 'Resumed', 'SuccessfulCreate', 'Completed']),
     );
+  });
+
+  it('keeps time by its timers when the injected clock stands still', async () => {
+    const frozen = new Date('2026-01-01T00:00:00Z');
+    const { store } = cluster(() => frozen);
+    store.create('batch/v1/jobs', job('retrying', { backoffLimit: 2 }, ['fail']));
+    store.create('batch/v1/jobs', job('late', { activeDeadlineSeconds: 100 }, ['sleep']));
+    const retried = asJob(await waitFor(store, 'batch/v1/jobs', 'default', 'retrying', condition('Failed')));
+    expect(retried?.status?.failed).toBe(3);
+    const late = asJob(await waitFor(store, 'batch/v1/jobs', 'default', 'late', condition('Failed')));
+    expect(late?.status?.conditions?.find((entry) => entry.type === 'Failed')?.reason).toBe(
+      'DeadlineExceeded',
+    );
+    expect(late?.status?.startTime).toBe('2026-01-01T00:00:00Z');
   });
 
   it('deletes a finished job after ttlSecondsAfterFinished', async () => {

@@ -44,6 +44,9 @@ interface JobMemory {
   lastFailureAt?: number;
   recentFailures: number;
   createFailures: number;
+  /** Timers are the source of truth for elapsed time, so an injected clock that stands still still works. */
+  deadlineReached?: boolean;
+  backoffExpired?: boolean;
   cancelDeadline?: () => void;
   cancelRetry?: () => void;
   cancelTtl?: () => void;
@@ -202,6 +205,7 @@ export class JobController {
       } else {
         failed++;
         memory.recentFailures++;
+        memory.backoffExpired = false;
         memory.lastFailureAt = now.getTime();
       }
     }
@@ -210,6 +214,7 @@ export class JobController {
       memory.counted.add(lost);
       failed++;
       memory.recentFailures++;
+      memory.backoffExpired = false;
       memory.lastFailureAt = now.getTime();
     }
     memory.lostPods.clear();
@@ -255,9 +260,10 @@ export class JobController {
         backoffLimit === 0 ? restartsOnFailure > 0 : restartsOnFailure >= backoffLimit;
       const deadline = spec.activeDeadlineSeconds;
       const pastDeadline =
-        deadline !== undefined &&
-        startTime !== undefined &&
-        now.getTime() - Date.parse(startTime) >= deadline * 1000;
+        memory.deadlineReached === true ||
+        (deadline !== undefined &&
+          startTime !== undefined &&
+          now.getTime() - Date.parse(startTime) >= deadline * 1000);
       const complete = indexed
         ? completions !== undefined && completed.size >= completions
         : completions !== undefined
@@ -362,6 +368,7 @@ export class JobController {
         startTime = nowText;
         memory.cancelDeadline?.();
         memory.cancelDeadline = undefined;
+        memory.deadlineReached = false;
         events.record(object, 'Normal', 'Resumed', 'Job resumed', source);
       }
       // Create the pods that are missing, after the back-off that follows failures.
@@ -386,9 +393,12 @@ export class JobController {
         const count = Math.max(0, Math.min(parallelism, remaining) - active.length);
         for (let i = 0; i < count; i++) wanted.push(undefined);
       }
-      if (wanted.length > 0 && delaySeconds > 0) {
+      if (wanted.length > 0 && delaySeconds > 0 && !memory.backoffExpired) {
         memory.cancelRetry?.();
-        memory.cancelRetry = timers.after(delaySeconds, () => this.#queue.add(key));
+        memory.cancelRetry = timers.after(delaySeconds, () => {
+          memory.backoffExpired = true;
+          this.#queue.add(key);
+        });
       } else {
         for (const index of wanted) {
           let pod: KubeObject;
@@ -428,6 +438,7 @@ export class JobController {
       startTime = undefined;
       memory.cancelDeadline?.();
       memory.cancelDeadline = undefined;
+      memory.deadlineReached = false;
       for (const pod of active) {
         memory.deletedByController.add(pod.metadata?.uid ?? '');
         memory.counted.add(pod.metadata?.uid ?? '');
@@ -439,7 +450,10 @@ export class JobController {
 
     if (spec.activeDeadlineSeconds !== undefined && startTime !== undefined && !memory.cancelDeadline) {
       const left = spec.activeDeadlineSeconds - (now.getTime() - Date.parse(startTime)) / 1000;
-      memory.cancelDeadline = timers.after(Math.max(0, left), () => this.#queue.add(key));
+      memory.cancelDeadline = timers.after(Math.max(0, left), () => {
+        memory.deadlineReached = true;
+        this.#queue.add(key);
+      });
     }
     const ready = active.filter((pod) =>
       (pod.status?.conditions ?? []).some(

@@ -2,12 +2,10 @@
 // manifest through the policy. They differ in the kind they write and the prompts they use.
 import { stringify } from 'yaml';
 import type { RunContext } from '../api/context.ts';
-import { applyManifestPolicy, type ManifestKind } from '../kube/policy.ts';
+import type { ManifestKind } from '../kube/policy.ts';
 import type { RunPromptInput } from '../prompts/kubernetes.ts';
 import type { Acceptance, AttemptInput } from '../step/driver.ts';
-import { extractCodeBlock } from './parse.ts';
-
-export const looksLikeManifest = (text: string) => /^\s*(apiVersion|kind):/m.test(text);
+import { readManifestAnswer } from './manifest.ts';
 
 export function runPromptInput(input: AttemptInput): RunPromptInput {
   const context = input.context as RunContext;
@@ -31,10 +29,8 @@ export function runFixedContext(input: AttemptInput): Record<string, string | un
 
 /** Extracts the manifest and holds it to the policy; the accepted artifact is the manifest as created. */
 export function acceptManifest(kind: ManifestKind, answer: string, input: AttemptInput): Acceptance {
-  const block = extractCodeBlock(answer, 'yaml', looksLikeManifest);
-  if (!block.ok) return { ok: false, reason: 'InvalidArtifact', error: block.error };
   const context = input.context as RunContext & { secrets?: unknown };
-  const result = applyManifestPolicy(block.text, {
+  const result = readManifestAnswer(answer, {
     kind,
     namespace: input.namespace,
     name: input.objectName,

@@ -122,7 +122,9 @@ export const agentStepStatus = z
         'phase: where the step is: Pending, Generating, Building, Deploying, Running, Validating, Diagnosing, AwaitingHuman, Succeeded or Failed.',
       ),
     attempt: z.int().min(0).optional().describe('attempt: the current attempt (1 is the first).'),
-    attemptStartTime: time('attemptStartTime: when the current attempt started (its runtime limit counts from here).').optional(),
+    attemptStartTime: time(
+      'attemptStartTime: when the current attempt started (its runtime limit counts from here).',
+    ).optional(),
     maxAttempts: z
       .int()
       .min(1)

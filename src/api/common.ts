@@ -128,6 +128,17 @@ export const objectMeta = z
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
     finalizers: z.array(z.string()).optional(),
-    ownerReferences: z.array(z.looseObject({})).optional(),
+    ownerReferences: z
+      .array(
+        z.looseObject({
+          apiVersion: z.string(),
+          kind: z.string(),
+          name: z.string(),
+          uid: z.string(),
+          controller: z.boolean().optional(),
+          blockOwnerDeletion: z.boolean().optional(),
+        }),
+      )
+      .optional(),
   })
   .loose();

@@ -4,7 +4,12 @@ import { cacheInputs, cacheName } from './cache.ts';
 describe('cache keys', () => {
   it('depend on the inputs that shape the result, not on attempt limits or spelling of whitespace', () => {
     const a = cacheName('build', { application: 'lammps', environment: 'cpu', details: 'x', maxAttempts: 3 });
-    const b = cacheName('build', { details: ' x\n', environment: 'cpu', application: 'lammps', maxAttempts: 10 });
+    const b = cacheName('build', {
+      details: ' x\n',
+      environment: 'cpu',
+      application: 'lammps',
+      maxAttempts: 10,
+    });
     expect(a).toBe(b);
     expect(a).toMatch(/^fractale-cache-build-[0-9a-f]{16}$/);
   });
@@ -23,6 +28,8 @@ describe('cache keys', () => {
   });
 
   it('keep only known inputs', () => {
-    expect(cacheInputs('cost', { instruction: 'go', maxAttempts: 2, result: 'r' })).toEqual({ instruction: 'go' });
+    expect(cacheInputs('cost', { instruction: 'go', maxAttempts: 2, result: 'r' })).toEqual({
+      instruction: 'go',
+    });
   });
 });

@@ -43,7 +43,8 @@ function canonical(value: unknown): unknown {
 
 export function cacheInputs(agent: AgentName, context: Record<string, unknown>): Record<string, unknown> {
   const inputs: Record<string, unknown> = {};
-  for (const key of CACHE_INPUTS[agent]) if (context[key] !== undefined) inputs[key] = canonical(context[key]);
+  for (const key of CACHE_INPUTS[agent])
+    if (context[key] !== undefined) inputs[key] = canonical(context[key]);
   return inputs;
 }
 
@@ -64,7 +65,11 @@ export class ContextCache {
     this.client = client;
   }
 
-  async load(namespace: string, agent: AgentName, context: Record<string, unknown>): Promise<CachedResult | undefined> {
+  async load(
+    namespace: string,
+    agent: AgentName,
+    context: Record<string, unknown>,
+  ): Promise<CachedResult | undefined> {
     const name = cacheName(agent, context);
     const cm = await this.client.find<ConfigMap>(RESOURCES.configMaps, namespace, name);
     const text = cm?.data?.['cache.json'];
@@ -72,7 +77,10 @@ export class ContextCache {
     try {
       const cached = JSON.parse(text) as CachedResult;
       // A digest collision is all but impossible; a hand-edited ConfigMap is not.
-      if (cached.agent !== agent || JSON.stringify(cached.inputs) !== JSON.stringify(cacheInputs(agent, context))) {
+      if (
+        cached.agent !== agent ||
+        JSON.stringify(cached.inputs) !== JSON.stringify(cacheInputs(agent, context))
+      ) {
         return undefined;
       }
       return cached;
@@ -82,7 +90,11 @@ export class ContextCache {
   }
 
   /** Saves a result; an entry already there (another step got there first) is kept. Returns the name. */
-  async save(namespace: string, entry: Omit<CachedResult, 'inputs' | 'savedAt'> & { context: Record<string, unknown> }, now = new Date()): Promise<string> {
+  async save(
+    namespace: string,
+    entry: Omit<CachedResult, 'inputs' | 'savedAt'> & { context: Record<string, unknown> },
+    now = new Date(),
+  ): Promise<string> {
     const name = cacheName(entry.agent, entry.context);
     const cached: CachedResult = {
       agent: entry.agent,

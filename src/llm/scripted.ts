@@ -190,12 +190,14 @@ export class ScriptedModel implements LanguageModel {
     const answered = this.#answered.get(question);
     // Chosen and marked synchronously, so concurrent calls never share an entry.
     const used = new Set(this.#consumed);
-    const index = answered ?? this.#entries.findIndex(
-      (entry, i) =>
-        !used.has(i) &&
-        (entry.agent === undefined || entry.agent === request.agent) &&
-        (this.#patterns[i]?.test(request.prompt) ?? true),
-    );
+    const index =
+      answered ??
+      this.#entries.findIndex(
+        (entry, i) =>
+          !used.has(i) &&
+          (entry.agent === undefined || entry.agent === request.agent) &&
+          (this.#patterns[i]?.test(request.prompt) ?? true),
+      );
     const entry = this.#entries[index];
     if (index < 0 || !entry) {
       throw new ModelError(

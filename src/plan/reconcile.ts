@@ -2,6 +2,8 @@
 // earlier ones produced, and recovers when a step gives up: the first step is simply retried; for a
 // later one the manager (a model call) picks the step to go back to and what it must do differently.
 // Everything the plan needs to resume after a restart is in its status and its AgentSteps.
+
+import { parseRecovery } from '../agents/manager/recovery.ts';
 import type { AgentPlan, AgentPlanStatus } from '../api/agentplan.ts';
 import type { AgentStep } from '../api/agentstep.ts';
 import { API_VERSION, LABELS, MANAGED_BY } from '../api/names.ts';
@@ -20,7 +22,6 @@ import type { ReconcileResult } from '../runtime/queue.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
 import { setCondition } from '../step/conditions.ts';
 import { mergeStepContext } from './context.ts';
-import { readRecovery } from './recovery.ts';
 
 export type AgentPlanObject = AgentPlan & KubeObject;
 export type AgentStepObject = AgentStep & KubeObject;
@@ -222,8 +223,10 @@ export class PlanReconciler {
     if (failedIndex > 0) {
       // Each round's answer is kept as a task until the recovery is decided, so a round is asked once.
       let previousAnswerError: string | undefined;
-      let choice: ReturnType<typeof readRecovery> | undefined;
+      let choice: ReturnType<typeof parseRecovery> | undefined;
       const rounds: Generation[] = [];
+      // The manager may only go back: to the failed step or one before it.
+      const candidates = steps.slice(0, failedIndex + 1).map((s) => ({ name: s.name, agent: s.agent }));
       const roundIds: string[] = [];
       for (let round = 1; round <= MANAGER_ANSWER_TRIES; round++) {
         const taskId = `manager-${attempt}-${round}`;
@@ -256,15 +259,16 @@ export class PlanReconciler {
           return;
         }
         rounds.push(task.value);
-        choice = readRecovery(task.value.text, steps, failedIndex);
+        choice = parseRecovery(task.value.text, candidates);
         if (choice.ok) break;
         previousAnswerError = choice.error;
       }
       pass.consumed.push(...roundIds);
       for (const generation of rounds) this.addUsage(status, generation);
       if (choice?.ok) {
-        restart = choice.stepIndex;
-        taskDescription = choice.taskDescription;
+        const chosen = choice.choice.step;
+        restart = steps.findIndex((s) => s.name === chosen);
+        taskDescription = choice.choice.instruction;
       } else {
         // The manager gave no usable answer: redo the failed step, which needs no decision.
         restart = failedIndex;

@@ -156,7 +156,9 @@ export function buildResults(
   const recovery: ResultsDocument['manager']['recovery'] = {};
   for (const r of planStatus.recoveries ?? []) {
     const agent = plan.spec.steps.find((s) => s.name === r.failedStep)?.agent ?? r.failedStep;
-    (recovery[agent] ??= []).push({ agent_name: r.restartStep, task_description: r.taskDescription ?? '' });
+    const list = recovery[agent] ?? [];
+    list.push({ agent_name: r.restartStep, task_description: r.taskDescription ?? '' });
+    recovery[agent] = list;
   }
   const managerTimes: Record<string, number> = {};
   if (planStatus.usage) {

@@ -1,10 +1,11 @@
 // The operator's configuration, from flags and environment (flags win), validated at start-up so a
 // mistake is reported once, clearly, instead of surfacing later as a failed reconcile.
 import { z } from 'zod';
+import { KANIKO_IMAGE } from '../agents/build/manifests.ts';
 import { formatIssues } from '../api/context.ts';
 
-/** The Kaniko image builds run by default: Chainguard's maintained fork (Google archived Kaniko in June 2025). */
-export const DEFAULT_KANIKO_IMAGE = 'cgr.dev/chainguard/kaniko:latest';
+/** The Kaniko image builds run by default (see KANIKO_IMAGE for why this fork). */
+export const DEFAULT_KANIKO_IMAGE = KANIKO_IMAGE;
 
 const bool = z.union([
   z.boolean(),

@@ -8,6 +8,7 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a reconcile that never requeues may return nothing.
 export type Reconcile = (key: string) => Promise<ReconcileResult | undefined | void>;
 
 export interface QueueOptions {

@@ -84,7 +84,7 @@ export async function waitForPhase<T extends Phased>(
     return await eventually(
       async () => {
         last = await client.find<T>(resource, namespace, name);
-        return last && phases.includes(last.status?.phase ?? '') ? last : undefined;
+        return (last && phases.includes(last.status?.phase ?? '') ? last : undefined) as T;
       },
       timeoutMs,
       25,

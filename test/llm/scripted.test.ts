@@ -184,7 +184,9 @@ describe('scripted provider', () => {
   });
 
   it('answers a question asked again with the same answer, without using another entry', async () => {
-    const model = ScriptedModel.fromYaml('responses:\n  - agent: build\n    text: first\n  - agent: build\n    text: second\n');
+    const model = ScriptedModel.fromYaml(
+      'responses:\n  - agent: build\n    text: first\n  - agent: build\n    text: second\n',
+    );
     expect((await model.generate({ agent: 'build', prompt: 'write it' })).text).toBe('first');
     expect((await model.generate({ agent: 'build', prompt: 'write it' })).text).toBe('first');
     expect(model.remaining()).toBe(1);

@@ -21,7 +21,7 @@ describe('EventRecorder', () => {
   it('creates an Event on the object and folds repeats into its count', async () => {
     const kc = kubeConfigFor(server.url);
     const client = new KubeClient(kc);
-    const cm = await client.create(RESOURCES.configMaps, {
+    const cm = await client.create<KubeObject>(RESOURCES.configMaps, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'subject', namespace: 'default' },
@@ -37,7 +37,11 @@ describe('EventRecorder', () => {
     await recorder.record(cm, 'Normal', 'Started', 'Attempt 1 started');
     await recorder.record(cm, 'Warning', 'BuildFailed', 'The build failed');
     const events = await client.list<
-      KubeObject & { reason: string; count: number; involvedObject: { uid: string } }
+      KubeObject & {
+        reason: string;
+        count: number;
+        involvedObject: { uid: string; name: string; namespace: string };
+      }
     >(RESOURCES.events, 'default', { fieldSelector: 'involvedObject.name=subject' });
     const byReason = Object.fromEntries(events.items.map((e) => [e.reason, e]));
     expect(events.items).toHaveLength(2);

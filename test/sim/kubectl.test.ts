@@ -147,6 +147,23 @@ describe('kubectl against the simulated API server', () => {
       const r = await kubectl('apply', '-f', file);
       expect({ file, ...r }).toMatchObject({ code: 0, stderr: '' });
     }
+    const miniCluster = writeFixture(
+      'minicluster.yaml',
+      `apiVersion: flux-framework.org/v1alpha2
+kind: MiniCluster
+metadata:
+  name: lammps
+spec:
+  size: 2
+  containers:
+    - image: ghcr.io/converged-computing/metric-lammps:latest
+      command: lmp -in in.reaxff.hns
+`,
+    );
+    expect((await kubectl('apply', '-f', miniCluster)).stdout).toBe(
+      'minicluster.flux-framework.org/lammps created\n',
+    );
+    expect((await kubectl('get', 'miniclusters')).stdout).toMatch(/^NAME\s+AGE\nlammps\s+\d+s\n$/);
     const again = await kubectl('apply', '-f', join(dir, 'fixture.yaml'));
     expect(again.stdout).toBe('agentplan.fractale.dev/fixture unchanged\n');
     expect(store.get(PLANS, 'default', 'fixture')?.['spec']).toMatchObject({

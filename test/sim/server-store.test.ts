@@ -183,6 +183,33 @@ describe('custom resources', () => {
     });
   });
 
+  it('validates MiniClusters against the Flux Operator schema (int-or-string, defaults, no CEL note)', () => {
+    const MINICLUSTERS = 'flux-framework.org/v1alpha2/miniclusters';
+    const created = store.create(MINICLUSTERS, {
+      apiVersion: 'flux-framework.org/v1alpha2',
+      kind: 'MiniCluster',
+      metadata: { name: 'mc' },
+      spec: { size: 2, containers: [{ image: 'lammps', resources: { limits: { cpu: 1, memory: '2Gi' } } }] },
+    });
+    expect(created['spec']).toMatchObject({
+      size: 2,
+      cleanup: false,
+      containers: [{ image: 'lammps', pullAlways: false }],
+    });
+    const err = statusOf(() =>
+      store.create(MINICLUSTERS, {
+        apiVersion: 'flux-framework.org/v1alpha2',
+        kind: 'MiniCluster',
+        metadata: { name: 'bad' },
+        spec: { size: 'four', containers: [{ image: 'x' }] },
+      }),
+    );
+    // The MiniCluster schema has no x-kubernetes-validations, so no "rules were not checked" cause.
+    expect(err.message).toBe(
+      'MiniCluster.flux-framework.org "bad" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"',
+    );
+  });
+
   it('ignores status on the main resource and spec on /status; bumps generation on spec changes only', () => {
     const created = store.create(PLANS, {
       ...plan('p', { steps: [{ name: 'a', agent: 'build' }] }),

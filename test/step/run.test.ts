@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentStep } from '../../src/api/agentstep.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
+import type { BehaviorsInput } from '../../src/sim/index.ts';
 import { agentStep, startTestOperator, type TestOperator, waitForPhase } from '../helpers/operator.ts';
 
 type Step = AgentStep & { metadata: { name: string } };
@@ -24,12 +25,24 @@ const job = (command: string, extra = '') => `
 ${extra}
       \`\`\``;
 
-const BEHAVIORS = {
+const BEHAVIORS: BehaviorsInput = {
   pullable: ['ghcr.io/.*', 'docker.io/library/.*'],
   builds: [{ outcome: 'Succeeded', log: 'built' }],
   pods: [
-    { command: 'lmp -in in.reaxff.hns', outcome: 'Succeeded', exitCode: 0, runSeconds: 2, log: 'LAMMPS (2 Aug 2023)\nTotal wall time: 0:00:02\n' },
-    { command: 'lmp -in missing', outcome: 'Failed', exitCode: 1, runSeconds: 1, log: 'ERROR: Cannot open input script missing: No such file or directory\n' },
+    {
+      command: 'lmp -in in.reaxff.hns',
+      outcome: 'Succeeded',
+      exitCode: 0,
+      runSeconds: 2,
+      log: 'LAMMPS (2 Aug 2023)\nTotal wall time: 0:00:02\n',
+    },
+    {
+      command: 'lmp -in missing',
+      outcome: 'Failed',
+      exitCode: 1,
+      runSeconds: 1,
+      log: 'ERROR: Cannot open input script missing: No such file or directory\n',
+    },
     { command: 'sleep', outcome: 'Hang' },
     { outcome: 'Succeeded', runSeconds: 1, log: '' },
   ],
@@ -41,16 +54,33 @@ afterEach(async () => {
   operator = undefined;
 });
 
-async function runStep(script: string, context: Record<string, unknown>, options: { sim?: object; name?: string } = {}) {
-  operator = await startTestOperator({ script: `responses:${script}`, sim: { behaviors: BEHAVIORS, ...options.sim } });
+async function runStep(
+  script: string,
+  context: Record<string, unknown>,
+  options: { sim?: object; name?: string } = {},
+) {
+  operator = await startTestOperator({
+    script: `responses:${script}`,
+    sim: { behaviors: BEHAVIORS, ...options.sim },
+  });
   const name = options.name ?? 'run-lammps';
-  await operator.client.create(RESOURCES.agentSteps, agentStep(name, 'kubernetes-job', { container: IMAGE, ...context }) as never);
-  return waitForPhase<Step>(operator.client, 'AgentStep', 'default', name, ['Succeeded', 'Failed', 'AwaitingHuman']);
+  await operator.client.create(
+    RESOURCES.agentSteps,
+    agentStep(name, 'kubernetes-job', { container: IMAGE, ...context }) as never,
+  );
+  return waitForPhase<Step>(operator.client, 'AgentStep', 'default', name, [
+    'Succeeded',
+    'Failed',
+    'AwaitingHuman',
+  ]);
 }
 
 describe('kubernetes-job agent', () => {
   it('succeeds with the run log as its result', async () => {
-    const step = await runStep(`\n  - agent: kubernetes-job\n    text: |${job('lmp -in in.reaxff.hns')}\n`, {});
+    const step = await runStep(
+      `\n  - agent: kubernetes-job\n    text: |${job('lmp -in in.reaxff.hns')}\n`,
+      {},
+    );
     expect(step.status?.phase).toBe('Succeeded');
     expect(step.status?.result).toContain('Total wall time');
     expect(step.status?.attempt).toBe(1);
@@ -58,10 +88,11 @@ describe('kubernetes-job agent', () => {
 
   it('ends an attempt at the first image pull error, without waiting for a timeout', async () => {
     const started = Date.now();
-    const step = await runStep(
-      `\n  - agent: kubernetes-job\n    text: |${job('lmp -in in.reaxff.hns')}\n`,
-      { container: 'quay.io/nobody/lammps:missing', max_attempts: 1, max_runtime: 3600 },
-    );
+    const step = await runStep(`\n  - agent: kubernetes-job\n    text: |${job('lmp -in in.reaxff.hns')}\n`, {
+      container: 'quay.io/nobody/lammps:missing',
+      max_attempts: 1,
+      max_runtime: 3600,
+    });
     expect(step.status?.phase).toBe('Failed');
     expect(step.status?.history?.[0]?.reason).toBe('ImagePullFailed');
     expect(step.status?.message).toMatch(/ErrImagePull|ImagePullBackOff/);
@@ -92,27 +123,33 @@ describe('kubernetes-job agent', () => {
   it.each([
     ['hostPath', '            volumes: [{ name: data, hostPath: { path: /etc } }]', /hostPath/],
     ['privileged', '', /privileged/i],
-  ])('refuses a manifest asking for %s before it reaches the API server', async (what, volumes, explanation) => {
-    const bad =
-      what === 'privileged'
-        ? job('lmp -in in.reaxff.hns').replace('command:', 'securityContext: { privileged: true }\n                command:')
-        : job('lmp -in in.reaxff.hns', volumes);
-    const step = await runStep(
-      `
+  ])(
+    'refuses a manifest asking for %s before it reaches the API server',
+    async (what, volumes, explanation) => {
+      const bad =
+        what === 'privileged'
+          ? job('lmp -in in.reaxff.hns').replace(
+              'command:',
+              'securityContext: { privileged: true }\n                command:',
+            )
+          : job('lmp -in in.reaxff.hns', volumes);
+      const step = await runStep(
+        `
   - agent: kubernetes-job
     text: |${bad}
   - agent: kubernetes-job
     text: |${job('lmp -in in.reaxff.hns')}
 `,
-      {},
-    );
-    expect(step.status?.phase).toBe('Succeeded');
-    expect(step.status?.history?.[0]).toMatchObject({ attempt: 1, reason: 'PolicyRefused' });
-    expect(step.status?.history?.[0]?.message).toMatch(explanation);
-    // Attempt 1 never became a Job.
-    const jobs = await operator!.client.list(RESOURCES.jobs, 'default');
-    expect(jobs.items.map((j) => j.metadata.name)).toEqual(['run-lammps-2']);
-  });
+        {},
+      );
+      expect(step.status?.phase).toBe('Succeeded');
+      expect(step.status?.history?.[0]).toMatchObject({ attempt: 1, reason: 'PolicyRefused' });
+      expect(step.status?.history?.[0]?.message).toMatch(explanation);
+      // Attempt 1 never became a Job.
+      const jobs = await operator!.client.list(RESOURCES.jobs, 'default');
+      expect(jobs.items.map((j) => j.metadata.name)).toEqual(['run-lammps-2']);
+    },
+  );
 
   it('feeds YAML that does not parse back to the model', async () => {
     const step = await runStep(
@@ -164,9 +201,18 @@ const MINICLUSTER = `
 
 describe('minicluster agent', () => {
   it('succeeds through the indexed Job, with the lead broker log as the result', async () => {
-    operator = await startTestOperator({ script: `responses:\n  - agent: minicluster\n    text: |${MINICLUSTER}\n`, sim: { behaviors: BEHAVIORS } });
-    await operator.client.create(RESOURCES.agentSteps, agentStep('mc', 'minicluster', { container: IMAGE }) as never);
-    const step = await waitForPhase<Step>(operator.client, 'AgentStep', 'default', 'mc', ['Succeeded', 'Failed']);
+    operator = await startTestOperator({
+      script: `responses:\n  - agent: minicluster\n    text: |${MINICLUSTER}\n`,
+      sim: { behaviors: BEHAVIORS },
+    });
+    await operator.client.create(
+      RESOURCES.agentSteps,
+      agentStep('mc', 'minicluster', { container: IMAGE }) as never,
+    );
+    const step = await waitForPhase<Step>(operator.client, 'AgentStep', 'default', 'mc', [
+      'Succeeded',
+      'Failed',
+    ]);
     expect(step.status?.phase, JSON.stringify(step.status)).toBe('Succeeded');
     expect(step.status?.result).toContain('Total wall time');
     // The MiniCluster is deleted when the attempt ends.
@@ -179,11 +225,21 @@ describe('minicluster agent', () => {
       sim: { behaviors: BEHAVIORS },
       // A cluster without the Flux Operator.
       prepare: (sim) => {
-        sim.store.delete('apiextensions.k8s.io/v1/customresourcedefinitions', undefined, 'miniclusters.flux-framework.org');
+        sim.store.delete(
+          'apiextensions.k8s.io/v1/customresourcedefinitions',
+          undefined,
+          'miniclusters.flux-framework.org',
+        );
       },
     });
-    await operator.client.create(RESOURCES.agentSteps, agentStep('mc', 'minicluster', { container: IMAGE }) as never);
-    const step = await waitForPhase<Step>(operator.client, 'AgentStep', 'default', 'mc', ['Succeeded', 'Failed']);
+    await operator.client.create(
+      RESOURCES.agentSteps,
+      agentStep('mc', 'minicluster', { container: IMAGE }) as never,
+    );
+    const step = await waitForPhase<Step>(operator.client, 'AgentStep', 'default', 'mc', [
+      'Succeeded',
+      'Failed',
+    ]);
     expect(step.status?.phase).toBe('Failed');
     expect(step.status?.reason).toBe('MiniClusterUnavailable');
     expect(step.status?.message).toMatch(/Flux Operator/);

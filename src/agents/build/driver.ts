@@ -2,14 +2,11 @@
 import type { BuildContext } from '../../api/context.ts';
 import { BUILD_RULES, buildGeneratePrompt, buildRegeneratePrompt } from '../../prompts/build.ts';
 import type { AgentDriver, AttemptInput } from '../../step/driver.ts';
-import { extractCodeBlock } from '../parse.ts';
-import { checkDockerfile, imageName, imageReference } from './dockerfile.ts';
+import { imageName, imageReference, readDockerfileAnswer } from './dockerfile.ts';
 import { dockerfileConfigMap, kanikoJob } from './manifests.ts';
 
 /** Builds take longer than runs: their deadline is at least an hour. */
 export const MIN_BUILD_SECONDS = 3600;
-
-const looksLikeDockerfile = (text: string) => /^\s*(#.*\n\s*)*(ARG\s.*\n\s*)*FROM\s/i.test(text);
 
 function registryOf(input: AttemptInput): string | undefined {
   return (input.context as BuildContext).registry ?? input.settings.registry;
@@ -67,9 +64,7 @@ export const buildDriver: AgentDriver = {
   },
 
   accept(answer, input) {
-    const block = extractCodeBlock(answer, 'dockerfile', looksLikeDockerfile);
-    if (!block.ok) return { ok: false, reason: 'InvalidArtifact', error: block.error };
-    const checked = checkDockerfile(block.text);
+    const checked = readDockerfileAnswer(answer);
     if (!checked.ok) return { ok: false, reason: 'InvalidArtifact', error: checked.explanation };
     const context = input.context as BuildContext;
     const build = {

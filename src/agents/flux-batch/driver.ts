@@ -6,10 +6,7 @@ import {
   fluxBatchRegeneratePrompt,
 } from '../../prompts/flux-batch.ts';
 import type { AgentDriver } from '../../step/driver.ts';
-import { extractCodeBlock } from '../parse.ts';
-import { checkFluxBatchScript } from './validate.ts';
-
-const looksLikeScript = (text: string) => /^#!/.test(text.trim());
+import { readFluxBatchAnswer } from './validate.ts';
 
 export const fluxBatchDriver: AgentDriver = {
   agent: 'flux-batch',
@@ -36,9 +33,7 @@ export const fluxBatchDriver: AgentDriver = {
     return fluxBatchGeneratePrompt(base);
   },
   accept(answer) {
-    const block = extractCodeBlock(answer, 'bash', looksLikeScript);
-    if (!block.ok) return { ok: false, reason: 'InvalidArtifact', error: block.error };
-    const checked = checkFluxBatchScript(block.text);
+    const checked = readFluxBatchAnswer(answer);
     if (!checked.ok) return { ok: false, reason: 'ValidationFailed', error: checked.explanation };
     return { ok: true, artifact: checked.script, objects: [] };
   },

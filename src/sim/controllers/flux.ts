@@ -188,6 +188,31 @@ export function miniClusterEntrypoint(miniCluster: KubeObject): KubeObject {
   };
 }
 
+/** The headless Service that gives the brokers their DNS names (`<pod hostname>.<service>`). */
+export function miniClusterService(miniCluster: KubeObject): KubeObject {
+  const name = miniCluster.metadata.name ?? '';
+  const spec = (miniCluster['spec'] ?? {}) as MiniClusterSpec;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: spec.network?.headlessName ?? name,
+      namespace: miniCluster.metadata.namespace,
+      ownerReferences: [
+        {
+          apiVersion: miniCluster.apiVersion,
+          kind: miniCluster.kind,
+          name,
+          uid: miniCluster.metadata.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: { clusterIP: 'None', selector: { 'job-name': name } },
+  };
+}
+
 export class FluxOperator {
   readonly #ctx: SimContext;
   readonly #queue: WorkQueue;
@@ -252,6 +277,9 @@ export class FluxOperator {
     if (!store.getRaw('v1/configmaps', namespace, `${name}-entrypoint`)) {
       store.create('v1/configmaps', miniClusterEntrypoint(miniCluster));
     }
+    const service = miniClusterService(miniCluster);
+    if (!store.getRaw('v1/services', namespace, service.metadata.name ?? ''))
+      store.create('v1/services', service);
     let job = store.getRaw('batch/v1/jobs', namespace, name);
     if (!job) job = store.create('batch/v1/jobs', miniClusterJob(miniCluster));
     if (controllerOf(job)?.uid !== miniCluster.metadata.uid) return;

@@ -195,6 +195,21 @@ export function collectRules(
     collectRules(schema.additionalProperties, `${path}.additionalProperties`, out);
 }
 
+const ruleCounts = new WeakMap<JSONSchema, number>();
+
+/** Whether the schema has any x-kubernetes-validations rule (then the server runs its CEL validator). */
+function hasRules(schema: JSONSchema | undefined): boolean {
+  if (!schema) return false;
+  let count = ruleCounts.get(schema);
+  if (count === undefined) {
+    const rules: { path: string; rule: string }[] = [];
+    collectRules(schema, '', rules);
+    count = rules.length;
+    ruleCounts.set(schema, count);
+  }
+  return count > 0;
+}
+
 /** Validates a value against a structural schema; returns causes in the order the server reports them. */
 export function validate(
   value: unknown,
@@ -214,6 +229,7 @@ export function validate(
       'FieldValueTypeInvalid',
     ].includes(c.reason),
   );
+  if (!hasRules(schema)) return causes;
   if (blocking) {
     causes.push({
       reason: 'FieldValueInvalid',

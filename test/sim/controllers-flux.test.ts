@@ -139,6 +139,26 @@ describe('the simulated Flux Operator', () => {
     ).toBe(true);
   });
 
+  it('takes its Job, pods, Service and ConfigMap with it when deleted', async () => {
+    const { store } = cluster();
+    const example = lammpsExample();
+    (example['spec'] as { size: number }).size = 2;
+    store.create(miniClusters, example);
+    await waitFor(store, 'batch/v1/jobs', 'default', 'flux-sample', (object) => object !== undefined);
+    store.delete(miniClusters, 'default', 'flux-sample');
+    await waitFor(store, 'batch/v1/jobs', 'default', 'flux-sample', (object) => object === undefined);
+    await waitFor(store, 'v1/services', 'default', 'flux-sample', (object) => object === undefined);
+    await waitFor(
+      store,
+      'v1/configmaps',
+      'default',
+      'flux-sample-entrypoint',
+      (object) => object === undefined,
+    );
+    await store.settled();
+    expect(store.list('v1/pods', 'default', { labelSelector: 'job-name=flux-sample' }).items).toEqual([]);
+  });
+
   it('does nothing with MiniClusters until the CRD exists', async () => {
     const { store } = cluster({ crd: false });
     expect(store.resolve('miniclusters', 'flux-framework.org')).toBeUndefined();

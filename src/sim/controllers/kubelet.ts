@@ -206,11 +206,13 @@ class PodWorker {
     this.#namespace = pod.metadata?.namespace ?? 'default';
     this.#name = pod.metadata?.name ?? '';
     this.#node = pod.spec?.nodeName ?? '';
+    // Until they start, init containers and (while init containers run) containers wait in PodInitializing.
+    const hasInit = (pod.spec?.initContainers ?? []).length > 0;
     const container = (spec: IContainer, init: boolean): RunningContainer => ({
       name: spec.name,
       init,
       spec,
-      state: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } },
+      state: { waiting: { reason: init || hasInit ? 'PodInitializing' : 'ContainerCreating' } },
       lastState: {},
       restartCount: 0,
       imageID: '',
@@ -218,18 +220,10 @@ class PodWorker {
       cancel: [],
       finished: false,
     });
-    const hasInit = (pod.spec?.initContainers ?? []).length > 0;
     this.#containers = [
       ...(pod.spec?.initContainers ?? []).map((spec) => container(spec, true)),
-      ...(pod.spec?.containers ?? []).map((spec) => {
-        const running = container(spec, false);
-        running.state = { waiting: { reason: hasInit ? 'PodInitializing' : 'ContainerCreating' } };
-        return running;
-      }),
+      ...(pod.spec?.containers ?? []).map((spec) => container(spec, false)),
     ];
-    for (const init of this.#containers.filter((candidate) => candidate.init)) {
-      init.state = { waiting: { reason: 'PodInitializing' } };
-    }
   }
 
   get #restartPolicy(): string {

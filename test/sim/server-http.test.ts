@@ -255,6 +255,32 @@ describe('errors', () => {
   });
 });
 
+describe('updates over HTTP', () => {
+  it('creates a missing Lease on PUT, as its strategy allows, but not a missing ConfigMap', async () => {
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'leader' },
+      spec: { holderIdentity: 'a', leaseDurationSeconds: 15 },
+    };
+    const created = await call('PUT', '/apis/coordination.k8s.io/v1/namespaces/default/leases/leader', lease);
+    expect(created.status).toBe(201);
+    const renewed = await call('PUT', '/apis/coordination.k8s.io/v1/namespaces/default/leases/leader', {
+      ...lease,
+      metadata: created.json['metadata'],
+      spec: { ...lease.spec, holderIdentity: 'b' },
+    });
+    expect(renewed.status).toBe(200);
+    expect((renewed.json['spec'] as { holderIdentity: string }).holderIdentity).toBe('b');
+    const missing = await call('PUT', '/api/v1/namespaces/default/configmaps/none', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'none' },
+    });
+    expect(missing.json).toMatchObject({ code: 404, message: 'configmaps "none" not found' });
+  });
+});
+
 describe('deletion over HTTP', () => {
   it('returns a Success Status when the object goes, and the object while finalizers hold it', async () => {
     const created = await call('POST', PLAN_PATH, plan('d1'));

@@ -165,6 +165,9 @@ interface Route {
   subresource: string | undefined;
 }
 
+/** Kinds whose REST strategy allows PUT to create a missing object (AllowCreateOnUpdate). */
+const CREATE_ON_UPDATE = new Set(['Lease', 'Event']);
+
 /** Bytes a watch may have queued unread before the server drops it. */
 const MAX_WATCH_BUFFER = 32 * 1024 * 1024;
 
@@ -743,6 +746,10 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       object.metadata = { ...(object.metadata ?? {}), name };
       checkBodyNamespace(object, r);
       const options = writeOptions(q);
+      if (!status && CREATE_ON_UPDATE.has(t.kind) && !store.getRaw(resource, r.namespace, name)) {
+        sendJson(res, 201, store.create(resource, object, options), options.warnings);
+        return;
+      }
       const updated = status
         ? store.updateStatus(resource, object, options)
         : store.update(resource, object, options);

@@ -307,6 +307,48 @@ spec:
     expect(jobs.stdout).toMatch(
       /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\nx\s+Running\s+0\/1\s+\d+s\n$/,
     );
+    const uid = job.metadata.uid!;
+    store.create('v1/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'x-abcde',
+        labels: {
+          'batch.kubernetes.io/controller-uid': uid,
+          'batch.kubernetes.io/job-name': 'x',
+          'job-name': 'x',
+        },
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'Job', name: 'x', uid, controller: true, blockOwnerDeletion: true },
+        ],
+      },
+      spec: { containers: [{ name: 'x', image: 'busybox' }], restartPolicy: 'Never' },
+    });
+    const pod = store.get('v1/pods', 'default', 'x-abcde')!;
+    store.updateStatus('v1/pods', {
+      ...pod,
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [
+          {
+            name: 'x',
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 0, reason: 'Completed' } },
+          },
+        ],
+      },
+    });
+    logs.append('default', 'x-abcde', 'x', 'hello from the job\n');
+    expect((await kubectl('logs', 'job/x')).stdout).toBe('hello from the job\n');
+    // Following a terminated container returns what it wrote, then ends.
+    expect((await kubectl('logs', '-f', 'job/x')).stdout).toBe('hello from the job\n');
+    const described = await kubectl('describe', 'job', 'x');
+    expect(described.stdout).toMatch(/^Name:\s+x$/m);
+    // The Job's status is the Job controller's to write; no controller runs here.
+    expect(described.stdout).toMatch(/^Pods Statuses:\s+0 Active \/ 0 Succeeded \/ 0 Failed$/m);
+    const describedPod = await kubectl('describe', 'pod', 'x-abcde');
+    expect(describedPod.stdout).toMatch(/^Controlled By:\s+Job\/x$/m);
     const all = await kubectl('get', 'all');
     expect(all.stdout).toContain('pod/runner');
     expect(all.stdout).toContain('job.batch/x');

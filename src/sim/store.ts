@@ -599,8 +599,8 @@ export class Store {
     if (options.dryRun) return o;
     if (o.metadata.finalizers?.length === 0) delete o.metadata.finalizers;
     if (o.metadata.deletionTimestamp && !o.metadata.finalizers?.length && t.kind !== 'Namespace') {
-      this.remove(t, old);
-      return o;
+      // The last finalizer went: the object goes, and the DELETED event carries its final state.
+      return structuredClone(this.remove(t, o));
     }
     if (sameExceptVersion(o, old)) return structuredClone(old);
     o.metadata.resourceVersion = String(++this.rv);

@@ -155,6 +155,25 @@ describe('custom resources', () => {
     ).not.toThrow();
   });
 
+  it('refuses a CRD whose CEL rule the evaluator cannot compile', () => {
+    const crd = parse(readFileSync(join(root, 'crds/fractale.dev_agentplans.yaml'), 'utf8'));
+    crd.metadata.name = 'widgets.example.com';
+    crd.spec.group = 'example.com';
+    crd.spec.names = { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' };
+    crd.spec.versions[0].schema.openAPIV3Schema.properties.spec['x-kubernetes-validations'] = [
+      { rule: 'isURL(self.goal)' },
+    ];
+    const err = statusOf(() => store.create(CRDS, crd));
+    expect(err.code).toBe(422);
+    expect(err.status.details?.causes?.[0]?.field).toBe(
+      'spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule',
+    );
+    expect(err.status.details?.causes?.[0]?.message).toMatch(
+      /^Invalid value: "isURL\(self\.goal\)": compilation failed: /,
+    );
+    expect(store.resolve('widget')).toBeUndefined();
+  });
+
   it('reports type, required, pattern and size errors', () => {
     const err = statusOf(() =>
       store.create(

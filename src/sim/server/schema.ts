@@ -154,6 +154,10 @@ export function compileRule(rule: string): CompiledRule {
   let compiled = compiledRules.get(rule);
   if (!compiled) {
     compiled = parseCel(rule);
+    // Type-checking finds functions the evaluator lacks (e.g. Kubernetes' isURL or quantity):
+    // such a rule is refused when its CRD is written, never skipped.
+    const checked = compiled.check() as { valid: boolean; error?: { message?: string } };
+    if (!checked.valid) throw new Error(checked.error?.message ?? 'type check failed');
     compiledRules.set(rule, compiled);
   }
   return compiled;

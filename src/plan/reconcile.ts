@@ -71,6 +71,8 @@ export function stepRunName(plan: string, step: string, run: number): string {
 
 export class PlanReconciler {
   private readonly deps: PlanReconcilerDeps;
+  /** The resourceVersion each key's last status write was based on: a cache still showing it is stale. */
+  private readonly writtenFrom = new Map<string, string>();
   constructor(deps: PlanReconcilerDeps) {
     this.deps = deps;
   }
@@ -85,20 +87,24 @@ export class PlanReconciler {
     if (!plan || plan.metadata.deletionTimestamp) {
       // Steps are owned by the plan and their children by the steps: the garbage collector cleans up.
       this.deps.tasks.clear(key);
+      this.writtenFrom.delete(key);
       return undefined;
     }
+    if (this.writtenFrom.get(key) === plan.metadata.resourceVersion) return undefined;
     const pass: Pass = { plan, key, status: structuredClone(plan.status ?? {}), events: [], consumed: [] };
     await this.advance(pass);
+    // The results document is written with the status that ends the plan, so both land together.
+    const { status } = pass;
+    if ((status.phase === 'Succeeded' || status.phase === 'Failed') && !status.resultsRef) {
+      status.resultsRef = await this.deps.results.write({ ...plan, status }, this.stepsOf(plan));
+    }
     await this.writeStatus(pass);
     return pass.requeueAfterMs !== undefined ? { requeueAfterMs: pass.requeueAfterMs } : undefined;
   }
 
   private async advance(pass: Pass): Promise<void> {
     const { plan, status } = pass;
-    if (status.phase === 'Succeeded' || status.phase === 'Failed') {
-      if (!status.resultsRef) status.resultsRef = await this.deps.results.write(plan, this.stepsOf(plan));
-      return;
-    }
+    if (status.phase === 'Succeeded' || status.phase === 'Failed') return;
     if (!status.phase || status.phase === 'Pending') {
       const valid = validateAgentPlan(plan);
       if (!valid.ok) {
@@ -174,7 +180,6 @@ export class PlanReconciler {
     if (step.status?.message) summary.message = step.status.message.slice(0, 2000);
     if (summary.phase === 'Succeeded') {
       pass.events.push({ type: 'Normal', reason: 'StepSucceeded', message: `Step ${spec.name} succeeded` });
-      pass.requeueAfterMs = 0;
       return;
     }
     if (summary.phase !== 'Failed') {
@@ -206,7 +211,6 @@ export class PlanReconciler {
       PLAN_REASON.Recovering,
       `Step ${spec.name} failed; the manager is deciding how to recover`,
     );
-    pass.requeueAfterMs = 0;
   }
 
   /** The manager decides where to go back to (the first step needs no decision). */
@@ -310,7 +314,6 @@ export class PlanReconciler {
     const message = `Recovery ${attempt}: going back to step ${steps[restart]!.name}${taskDescription ? `: ${taskDescription.slice(0, 300)}` : ''}`;
     this.setRunning(pass, PLAN_REASON.Running, message);
     pass.events.push({ type: 'Normal', reason: 'Recovery', message });
-    pass.requeueAfterMs = 0;
   }
 
   /** Creates the AgentStep of a plan step's run, with its merged context. */
@@ -444,7 +447,6 @@ export class PlanReconciler {
     );
     pass.events.push({ type: phase === 'Succeeded' ? 'Normal' : 'Warning', reason, message });
     this.deps.logger.info({ plan: plan.metadata.name, phase, reason }, message);
-    pass.requeueAfterMs = 0;
   }
 
   private async writeStatus(pass: Pass): Promise<void> {
@@ -463,7 +465,10 @@ export class PlanReconciler {
       status.usage = usage;
     }
     const changed = JSON.stringify(status) !== JSON.stringify(plan.status ?? {});
-    if (changed) await this.deps.client.replaceStatus(RESOURCES.agentPlans, { ...plan, status });
+    if (changed) {
+      await this.deps.client.replaceStatus(RESOURCES.agentPlans, { ...plan, status });
+      this.writtenFrom.set(pass.key, plan.metadata.resourceVersion ?? '');
+    }
     for (const id of pass.consumed) this.deps.tasks.clear(pass.key, id);
     if (changed)
       for (const e of pass.events) await this.deps.events.record(plan, e.type, e.reason, e.message);

@@ -90,10 +90,10 @@ export function buildResults(
   now: Date,
 ): ResultsDocument {
   const incremental = plan.spec.results?.incremental ?? false;
+  // In the order they ran: each manager attempt's runs, in plan order.
   const ordered = [...steps].sort(
     (a, b) =>
-      Date.parse(a.status?.startTime ?? a.metadata.creationTimestamp ?? '') -
-        Date.parse(b.status?.startTime ?? b.metadata.creationTimestamp ?? '') ||
+      (a.spec.planRef?.managerAttempt ?? 0) - (b.spec.planRef?.managerAttempt ?? 0) ||
       (a.spec.planRef?.index ?? 0) - (b.spec.planRef?.index ?? 0),
   );
   const stepResults = ordered.map((step): StepResult => {

@@ -75,6 +75,11 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class StepReconciler {
   private readonly deps: StepReconcilerDeps;
+  /**
+   * The resourceVersion each key's last status write was based on. The cache shows that version again
+   * only until our write arrives through the watch; acting on it would repeat work, so it is skipped.
+   */
+  private readonly writtenFrom = new Map<string, string>();
   constructor(deps: StepReconcilerDeps) {
     this.deps = deps;
   }
@@ -89,8 +94,10 @@ export class StepReconciler {
     // Gone or going: children are owned by the step, so the garbage collector removes them.
     if (!step || step.metadata.deletionTimestamp) {
       this.deps.tasks.clear(key);
+      this.writtenFrom.delete(key);
       return undefined;
     }
+    if (this.writtenFrom.get(key) === step.metadata.resourceVersion) return undefined;
     const pass: Pass = { step, key, status: structuredClone(step.status ?? {}), events: [], consumed: [] };
     const driver = this.deps.drivers[step.spec.agent];
     if (!driver) {
@@ -183,7 +190,6 @@ export class StepReconciler {
       reason: 'Started',
       message: `Started ${step.spec.agent} (at most ${status.maxAttempts} attempts)`,
     });
-    pass.requeueAfterMs = 0;
   }
 
   // ---- Generating: one model call per attempt, then accept (parse, validate, policy) --------------
@@ -203,7 +209,6 @@ export class StepReconciler {
           trialReason(driver.trial),
           `Trying attempt ${attempt}`,
         );
-        pass.requeueAfterMs = 0;
         return;
       }
       const input = await this.attemptInput(step, attempt);
@@ -223,17 +228,24 @@ export class StepReconciler {
     const accepted = driver.accept(answer.text, input);
     if (!accepted.ok) {
       // The model's answer could not be used: that is the attempt's error, explained to the model next time.
-      await this.saveAttempt(step, attempt, {
-        [ATTEMPT_KEYS.artifact]: answer.text,
-        [ATTEMPT_KEYS.diagnostics]: accepted.error,
-      });
+      await this.saveAttempt(
+        step,
+        attempt,
+        { [ATTEMPT_KEYS.artifact]: answer.text, [ATTEMPT_KEYS.diagnostics]: accepted.error },
+        { id: taskId, agent: driver.agent, generation: answer },
+      );
       await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
       return;
     }
-    await this.saveAttempt(step, attempt, {
-      [ATTEMPT_KEYS.artifact]: accepted.artifact,
-      ...(accepted.changes?.length ? { [ATTEMPT_KEYS.changes]: accepted.changes.join('\n') } : {}),
-    });
+    await this.saveAttempt(
+      step,
+      attempt,
+      {
+        [ATTEMPT_KEYS.artifact]: accepted.artifact,
+        ...(accepted.changes?.length ? { [ATTEMPT_KEYS.changes]: accepted.changes.join('\n') } : {}),
+      },
+      { id: taskId, agent: driver.agent, generation: answer },
+    );
     // The objects to create are rebuilt from the stored artifact in the next phase, so a restart
     // between here and their creation loses nothing.
     this.toPhase(
@@ -242,7 +254,6 @@ export class StepReconciler {
       trialReason(driver.trial),
       `Trying attempt ${attempt}`,
     );
-    pass.requeueAfterMs = 0;
   }
 
   // ---- Building / Deploying / Running / Validating: create the trial's objects, watch them -------
@@ -260,7 +271,6 @@ export class StepReconciler {
         REASON.Generating,
         `The artifact of attempt ${attempt} is missing; asking again`,
       );
-      pass.requeueAfterMs = 0;
       return;
     }
     const input = await this.attemptInput(step, attempt);
@@ -315,7 +325,6 @@ export class StepReconciler {
     status.reason = observed.reason;
     this.toPhase(pass, 'Diagnosing', REASON.Diagnosing, status.message);
     pass.events.push({ type: 'Warning', reason: observed.reason, message: status.message });
-    pass.requeueAfterMs = 0;
   }
 
   // ---- Diagnosing: the debug agent turns diagnostics into advice for the next attempt ------------
@@ -360,6 +369,7 @@ export class StepReconciler {
       return;
     }
     this.addUsage(status, task.value);
+    await this.saveAttempt(step, attempt, {}, { id: taskId, agent: 'debug', generation: task.value });
     const advice = parseDebugAdvice(task.value.text, {
       allowReturnToManager: allowManager,
       allowReturnToHuman: allowHuman,
@@ -441,7 +451,6 @@ export class StepReconciler {
       reason: REASON.Retrying,
       message: `${message}: attempt ${status.attempt}`,
     });
-    pass.requeueAfterMs = 0;
   }
 
   private recordHistory(pass: Pass, phase: StepPhase, reason: string, message: string): void {
@@ -673,10 +682,16 @@ export class StepReconciler {
     step: AgentStepObject,
     attempt: number,
     data: Record<string, string>,
+    call?: { id: string; agent: string; generation: Generation },
   ): Promise<void> {
     const name = attemptName(step.metadata.name!, attempt);
     const namespace = step.metadata.namespace!;
     const existing = await this.deps.client.find<ConfigMap>(RESOURCES.configMaps, namespace, name);
+    if (call) {
+      // One line per model call, for the results (the seed's ask_gemini); the id keeps a retried write from counting twice.
+      const calls = existing?.data?.['calls'] ?? '';
+      if (!calls.includes(`"id":"${call.id}"`)) data = { ...data, calls: calls + callRecord(call, attempt) };
+    }
     if (existing) {
       await this.deps.client.patch(RESOURCES.configMaps, namespace, name, { data });
       return;
@@ -786,6 +801,7 @@ export class StepReconciler {
     if (changed) {
       // With the cached resourceVersion: a conflict means the cache is stale; the queue retries.
       await this.deps.client.replaceStatus(RESOURCES.agentSteps, { ...step, status });
+      this.writtenFrom.set(pass.key, step.metadata.resourceVersion ?? '');
       this.deps.metrics.steps.inc({ phase: status.phase ?? 'Pending' });
       if (step.status?.phase) this.deps.metrics.steps.dec({ phase: step.status.phase });
     }
@@ -817,6 +833,20 @@ function artifactAsAnswer(driver: AgentDriver, artifact: string): string {
 
 function lastAttemptStart(status: AgentStepStatus): string | undefined {
   return status.attemptStartTime;
+}
+
+/** A model call as the seed records it (ask_gemini), one JSON line. */
+function callRecord(call: { id: string; agent: string; generation: Generation }, attempt: number): string {
+  const { usage, latencyMs } = call.generation;
+  return `${JSON.stringify({
+    id: call.id,
+    agent: call.agent,
+    attempt,
+    prompt_token_count: usage.promptTokens,
+    candidates_token_count: usage.outputTokens,
+    total_token_count: usage.totalTokens,
+    time_seconds: latencyMs / 1000,
+  })}\n`;
 }
 
 const firstLine = (text: string) => (text.split('\n').find((l) => l.trim()) ?? text).slice(0, 500);

@@ -397,6 +397,16 @@ spec:
     );
     expect(store.get('v1/configmaps', 'default', 'settings')?.['data']).toEqual({ a: '1' });
     expect((await kubectl('create', 'namespace', 'team')).stdout).toBe('namespace/team created\n');
+    expect(
+      (await kubectl('create', 'secret', 'generic', 'key', '--from-literal=api-key=s3cret')).stdout,
+    ).toBe('secret/key created\n');
+    expect(store.get('v1/secrets', 'default', 'key')).toMatchObject({
+      type: 'Opaque',
+      data: { 'api-key': Buffer.from('s3cret').toString('base64') },
+    });
+    expect((await kubectl('create', 'serviceaccount', 'runner')).stdout).toBe(
+      'serviceaccount/runner created\n',
+    );
     const job = (image: string) => `apiVersion: batch/v1
 kind: Job
 metadata:
@@ -475,6 +485,10 @@ spec:
     const r = await kubectl('delete', 'ap', 'fixture');
     expect(r.stdout).toBe('agentplan.fractale.dev "fixture" deleted from default namespace\n');
     expect(store.get(PLANS, 'default', 'fixture')).toBeUndefined();
+    const cascade = await kubectl('delete', 'job', 'x', '--cascade=foreground');
+    expect(cascade.stdout).toBe('job.batch "x" deleted from default namespace\n');
+    expect(store.get('batch/v1/jobs', 'default', 'x')).toBeUndefined();
+    expect(store.get('v1/pods', 'default', 'x-abcde')).toBeUndefined();
     const missing = await kubectl('get', 'ap', 'fixture');
     expect(missing.stderr).toBe(
       'Error from server (NotFound): agentplans.fractale.dev "fixture" not found\n',

@@ -197,6 +197,8 @@ function decodeMessage(bytes: Uint8Array, message: Message): Record<string, unkn
         continue;
       } else value = decodeMessage(b, field.type);
     }
+    // Go writes unset (non-pointer) strings as "", which its JSON form omits and defaulting treats as unset.
+    if (value === '' && !field.repeated) continue;
     if (field.repeated) {
       if (out[field.name] === undefined) out[field.name] = [];
       (out[field.name] as unknown[]).push(value);

@@ -412,3 +412,89 @@ describe('the cache workflow', () => {
     expect(jobs.items.map((j) => j.metadata.name).sort()).toEqual(['build-lammps-1', 'run-lammps-run-1']);
   });
 });
+
+describe('plan lifecycle', () => {
+  const twoBuilds = `responses:
+  - agent: build
+    text: ${dockerfileAnswer(NO_CERTS)}
+  - agent: debug
+    text: Install ca-certificates before cloning over HTTPS.
+  - agent: build
+    match: "Install ca-certificates before cloning"
+    text: ${dockerfileAnswer(WITH_CERTS)}
+`;
+  const planObject = (name: string, spec: Record<string, unknown> = {}) => ({
+    apiVersion: 'fractale.dev/v1alpha1',
+    kind: 'AgentPlan',
+    metadata: { name, namespace: 'default' },
+    spec: { steps: [{ name: 'build', agent: 'build', context: { application: 'lammps' } }], ...spec },
+  });
+
+  it("with results.incremental, keeps every attempt's artifacts and how much each changed", async () => {
+    operator = await startTestOperator({ script: twoBuilds, sim: { behaviors: behaviors() } });
+    await operator.client.create(
+      RESOURCES.agentPlans,
+      planObject('inc', { results: { incremental: true } }) as never,
+    );
+    const plan = await waitForPhase<Plan>(
+      operator.client,
+      'AgentPlan',
+      'default',
+      'inc',
+      ['Succeeded', 'Failed'],
+      30_000,
+    );
+    expect(plan.status?.phase).toBe('Succeeded');
+    const doc = await results(operator, plan);
+    const assets = doc.steps[0]!.metadata.assets.attempts!;
+    expect(assets.map((a) => a.attempt)).toEqual([1, 2]);
+    expect(assets[0]!.artifact).toContain('git clone');
+    expect(assets[0]!.diagnostics).toContain('server certificate verification failed');
+    expect(assets[1]!.artifact).toContain('ca-certificates');
+    expect(assets[1]!.changed_lines).toBeGreaterThan(0);
+  });
+
+  it('deleting a plan deletes its steps and everything they own', async () => {
+    operator = await startTestOperator({ script: twoBuilds, sim: { behaviors: behaviors() } });
+    await operator.client.create(RESOURCES.agentPlans, planObject('gone') as never);
+    await waitForPhase<Plan>(
+      operator.client,
+      'AgentPlan',
+      'default',
+      'gone',
+      ['Succeeded', 'Failed'],
+      30_000,
+    );
+    expect((await operator.client.list(RESOURCES.jobs, 'default')).items.length).toBeGreaterThan(0);
+    await operator.client.delete(RESOURCES.agentPlans, 'default', 'gone');
+    const { eventually } = await import('../helpers/kubeconfig.ts');
+    await eventually(async () => {
+      const [steps, jobs, pods, configMaps] = await Promise.all([
+        operator!.client.list(RESOURCES.agentSteps, 'default'),
+        operator!.client.list(RESOURCES.jobs, 'default'),
+        operator!.client.list(RESOURCES.pods, 'default'),
+        operator!.client.list(RESOURCES.configMaps, 'default', { labelSelector: 'fractale.dev/plan=gone' }),
+      ]);
+      return steps.items.length + jobs.items.length + pods.items.length + configMaps.items.length === 0;
+    }, 10_000);
+  });
+
+  it('a spec edit while the plan runs is reported, not applied', async () => {
+    operator = await startTestOperator({ script: twoBuilds, sim: { behaviors: behaviors(), speed: 0.05 } });
+    await operator.client.create(RESOURCES.agentPlans, planObject('edit') as never);
+    await waitForPhase<Plan>(operator.client, 'AgentPlan', 'default', 'edit', ['Running'], 10_000);
+    await operator.client.patch(RESOURCES.agentPlans, 'default', 'edit', {
+      spec: { goal: 'Something else' },
+    });
+    const plan = await waitForPhase<Plan>(
+      operator.client,
+      'AgentPlan',
+      'default',
+      'edit',
+      ['Succeeded', 'Failed'],
+      30_000,
+    );
+    expect(plan.status?.conditions?.find((c) => c.type === 'SpecChanged')).toMatchObject({ status: 'True' });
+    expect(plan.status?.steps?.map((s) => s.name)).toEqual(['build']);
+  });
+});

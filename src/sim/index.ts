@@ -20,7 +20,7 @@ import { JobController } from './controllers/jobs.ts';
 import { Kubelet } from './controllers/kubelet.ts';
 import { kanikoResolver } from './controllers/programs.ts';
 import { SimRegistry } from './controllers/registry.ts';
-import { EventRecorder, type SimContext, SimTimers, scaledClock } from './controllers/runtime.ts';
+import { EventRecorder, type SimContext, SimTimers } from './controllers/runtime.ts';
 import { Scheduler } from './controllers/scheduler.ts';
 import { writeSimKubeconfig } from './kubeconfig.ts';
 import { LogStore } from './logs.ts';
@@ -53,7 +53,11 @@ export interface SimOptions {
   kubeconfigPath?: string;
   /** Install crds/*.yaml and the MiniCluster CRD (default true). */
   installCrds?: boolean;
-  /** Default: a clock that runs 1/speed times as fast as the wall clock. */
+  /**
+   * Default: the wall clock. Timestamps then stay in the past for kubectl's AGE columns, and the
+   * durations between them shrink with `speed` (use scaledClock from controllers/runtime.ts to
+   * stretch them back, at the price of timestamps ahead of the wall clock).
+   */
   clock?: () => Date;
   /** Multiplies simulated durations (1 = real time; tests use small values such as 0.001). */
   speed?: number;
@@ -86,6 +90,8 @@ export interface SimCluster {
   nodes: NodeSpec[];
   stop(): Promise<void>;
 }
+
+const wallClock = () => new Date();
 
 function resolveBehaviors(option: SimOptions['behaviors']): Behaviors {
   if (option === undefined) return loadDefaultBehaviors();
@@ -141,7 +147,7 @@ export function installCrdFiles(store: Store, paths: string[]): void {
  */
 export function startSimControllers(options: SimControllersOptions): SimControllers {
   const speed = options.speed ?? 1;
-  const clock = options.clock ?? scaledClock(speed);
+  const clock = options.clock ?? wallClock;
   const behaviors = resolveBehaviors(options.behaviors);
   const nodes = resolveNodes(options.nodes);
   const { store, logs } = options;
@@ -187,7 +193,7 @@ export function startSimControllers(options: SimControllersOptions): SimControll
 /** Starts the API server and the controllers, writes the kubeconfig, installs the CRDs. */
 export async function startSimCluster(options: SimOptions = {}): Promise<SimCluster> {
   const speed = options.speed ?? 1;
-  const clock = options.clock ?? scaledClock(speed);
+  const clock = options.clock ?? wallClock;
   const store = new Store({ clock });
   const logs = new LogStore();
   if (options.installCrds ?? true) installCrdFiles(store, [...projectCrdPaths(), miniClusterCrdPath()]);

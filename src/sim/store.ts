@@ -217,6 +217,8 @@ export class Store {
   private gcScheduled = false;
   private readonly goneOwners: string[] = [];
   private readonly settledWaiters: (() => void)[] = [];
+  private readonly pending: LoggedEvent[] = [];
+  private dispatching = false;
 
   constructor(options: { clock?: () => Date; watchWindow?: number } = {}) {
     this.clock = options.clock ?? (() => new Date());
@@ -1118,14 +1120,23 @@ export class Store {
       const dropped = history.events.splice(0, history.events.length - this.watchWindow);
       history.droppedThrough = dropped[dropped.length - 1]!.rv;
     }
-    const set = this.watchers.get(storage);
-    if (!set) return;
-    for (const w of [...set]) {
-      try {
-        this.deliver(w, event);
-      } catch {
-        // A listener must not throw; one that does must not break the write or other listeners.
+    // A listener that writes (it should not: see WatchEvent) gets its event queued behind this one,
+    // so every listener sees events in resourceVersion order.
+    this.pending.push(event);
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let next = this.pending.shift(); next; next = this.pending.shift()) {
+        for (const w of [...(this.watchers.get(next.storage) ?? [])]) {
+          try {
+            this.deliver(w, next);
+          } catch {
+            // A listener must not throw; one that does must not break the write or other listeners.
+          }
+        }
       }
+    } finally {
+      this.dispatching = false;
     }
   }
 

@@ -590,6 +590,22 @@ describe('watch', () => {
     expect(expired.message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
   });
 
+  it('delivers events in resourceVersion order even when a listener writes', () => {
+    const order: string[] = [];
+    store.watch('v1/configmaps', (e) => {
+      if (e.object.metadata.name === 'a' && e.type === 'ADDED') {
+        store.create('v1/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' } });
+      }
+    });
+    store.watch('v1/configmaps', (e) =>
+      order.push(`${e.type} ${e.object.metadata.name} ${e.object.metadata.resourceVersion}`),
+    );
+    store.create('v1/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } });
+    const versions = order.map((o) => Number(o.split(' ')[2]));
+    expect(order.map((o) => o.split(' ').slice(0, 2).join(' '))).toEqual(['ADDED a', 'ADDED b']);
+    expect(versions[1]).toBeGreaterThan(versions[0]!);
+  });
+
   it('sends synthetic ADDED events for resourceVersion 0', () => {
     store.create('v1/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } });
     const seen: string[] = [];

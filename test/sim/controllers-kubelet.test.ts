@@ -376,3 +376,33 @@ describe('the simulated kubelet', () => {
     await waitFor(store, 'v1/pods', 'default', 'held', (object) => object === undefined);
   });
 });
+
+describe('stopping the simulated controllers', () => {
+  it('clears every timer they set', async () => {
+    const timeouts = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timeouts();
+    const { store, sim } = cluster();
+    store.create(
+      'v1/pods',
+      pod('pulling', { containers: [{ name: 'main', image: 'registry.example/missing:1' }] }),
+    );
+    store.create(
+      'v1/pods',
+      pod('hanging', {
+        activeDeadlineSeconds: 1e6,
+        containers: [{ name: 'main', image: 'busybox:1.36', args: ['sleep'] }],
+      }),
+    );
+    await waitFor(store, 'v1/pods', 'default', 'hanging', phase('Running'));
+    await waitFor(
+      store,
+      'v1/pods',
+      'default',
+      'pulling',
+      (object) => waitingReason(object) === 'ImagePullBackOff',
+    );
+    expect(timeouts()).toBeGreaterThan(before);
+    sim.stop();
+    expect(timeouts()).toBe(before);
+  });
+});

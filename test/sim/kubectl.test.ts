@@ -387,6 +387,10 @@ spec:
     expect(r.stdout).toMatch(/^GROUP:\s+fractale\.dev\nKIND:\s+AgentPlan\nVERSION:\s+v1alpha1\n/);
     expect(r.stdout).toMatch(/FIELD: spec <Object>/);
     expect(r.stdout).toMatch(/steps\t<\[\]Object>/);
+    const job = await kubectl('explain', 'job.spec.backoffLimit');
+    expect(job.stdout).toMatch(
+      /^GROUP:\s+batch\nKIND:\s+Job\nVERSION:\s+v1\n\nFIELD: backoffLimit <integer>/,
+    );
     const missing = await kubectl('explain', 'agentplan.spec.nope');
     expect(missing.stderr).toBe('error: field "nope" does not exist\n');
   });

@@ -11,6 +11,7 @@ import type { AgentName } from '../api/names.ts';
 import { ContextCache } from '../cache/cache.ts';
 import { KubeClient } from '../kube/client.ts';
 import { DEFAULT_LOG_BUDGET_TOKENS } from '../kube/logfilter.ts';
+import { ConversationStore } from '../llm/history.ts';
 import type { LanguageModel } from '../llm/types.ts';
 import { planController } from '../plan/controller.ts';
 import type { OperatorConfig } from '../runtime/config.ts';
@@ -81,6 +82,7 @@ export function createOperator(options: OperatorOptions): Manager {
       logBudgetTokens: DEFAULT_LOG_BUDGET_TOKENS,
     },
     cache: new ContextCache(client),
+    conversations: new ConversationStore(kubeConfig),
     clusterFacts: (agent) => facts.facts(agent),
     miniClusterInstalled: () => facts.miniClusterInstalled(),
     concurrency: config.concurrency,

@@ -15,6 +15,7 @@ import { type ContextCache, cacheName } from '../cache/cache.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { attemptName, controllerReference, stepLabels } from '../kube/names.ts';
 import { RESOURCES, resourcePath } from '../kube/resources.ts';
+import type { ConversationStore } from '../llm/history.ts';
 import { type Generation, isModelError, type LanguageModel } from '../llm/types.ts';
 import { debugPrompt } from '../prompts/debug.ts';
 import type { EventRecorder, EventType } from '../runtime/events.ts';
@@ -56,6 +57,8 @@ export interface StepReconcilerDeps {
   metrics: Metrics;
   logger: Logger;
   cache: ContextCache;
+  /** Where each step's conversation with the model is kept, so a restart loses nothing it was told. */
+  conversations?: ConversationStore;
   clusterFacts: (agent: string) => Promise<ClusterFacts>;
   now?: () => Date;
 }
@@ -607,7 +610,25 @@ export class StepReconciler {
     const model = await this.deps.model(step);
     const started = performance.now();
     try {
+      // Each prompt carries what the model needs (the last artifact, the error, the advice) rather than
+      // the whole conversation, which keeps calls small; the conversation is kept for the record.
       const generation = await model.generate({ prompt, agent });
+      await this.deps.conversations
+        ?.append(
+          {
+            namespace: step.metadata.namespace!,
+            step: step.metadata.name!,
+            ...(step.spec.planRef ? { plan: step.spec.planRef.name } : {}),
+            ownerReference: controllerReference(step as never),
+          },
+          [
+            { role: 'user', text: prompt },
+            { role: 'model', text: generation.text },
+          ],
+        )
+        .catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, step: step.metadata.name }, 'Could not save the conversation'),
+        );
       this.deps.metrics.recordModelCall(
         model.provider,
         agent,

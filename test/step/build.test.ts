@@ -74,6 +74,13 @@ describe('build agent', () => {
     // One Kaniko Job per attempt, named <step>-<attempt>; the failed one is kept for inspection.
     const jobs = await client.list(RESOURCES.jobs, 'default');
     expect(jobs.items.map((j) => j.metadata.name).sort()).toEqual(['build-lammps-1', 'build-lammps-2']);
+    // What the model was told and answered is kept with the step.
+    const conversation = await client.get<{ metadata: object; data?: Record<string, string> }>(
+      RESOURCES.configMaps,
+      'default',
+      'build-lammps-conversation',
+    );
+    expect(JSON.stringify(conversation.data)).toContain('server certificate verification failed');
   });
 
   it('gives up after maxAttempts with the last error in status.message', async () => {

@@ -8,6 +8,7 @@ import {
   parseBehaviors,
   processRun,
 } from './behaviors.ts';
+import { kanikoTranscript, parseKanikoArgs } from './controllers/kaniko.ts';
 
 describe('parseBehaviors', () => {
   it('accepts the documented shape and fills defaults', () => {
@@ -140,5 +141,24 @@ describe('the shipped behaviours file', () => {
     expect(lammps?.log).toMatch(/LAMMPS \(/);
     expect(lammps?.log).toMatch(/Total wall time/);
     expect(matchPodRule(shipped, { image: 'busybox', command: ['echo', 'hi'] })?.outcome).toBe('Succeeded');
+  });
+});
+
+describe('the shipped build log', () => {
+  it('prints the CMake output in the step that runs cmake, not the one that installs it', () => {
+    const dockerfile =
+      'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y ca-certificates git cmake g++\n' +
+      'RUN git clone --depth 1 https://github.com/lammps/lammps.git /opt/lammps\n' +
+      'RUN cd /opt/lammps && mkdir build && cd build && cmake ../cmake && make -j 4\n';
+    const log = kanikoTranscript(
+      dockerfile,
+      parseKanikoArgs(['--destination=registry.local/lammps:1']),
+      matchBuildRule(loadDefaultBehaviors(), dockerfile),
+    )
+      .output.map((piece) => piece.text)
+      .join('');
+    expect(log).toMatch(
+      /Running: \[\/bin\/sh -c cd \/opt\/lammps .*make -j 4\]\n-- The CXX compiler identification/,
+    );
   });
 });

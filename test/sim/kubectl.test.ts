@@ -493,6 +493,10 @@ spec:
     expect(cascade.stdout).toBe('job.batch "x" deleted from default namespace\n');
     expect(store.get('batch/v1/jobs', 'default', 'x')).toBeUndefined();
     expect(store.get('v1/pods', 'default', 'x-abcde')).toBeUndefined();
+    const namespace = await kubectl('delete', 'namespace', 'team');
+    expect(namespace.stdout).toBe('namespace "team" deleted\n');
+    expect(store.get('v1/namespaces', undefined, 'team')).toBeUndefined();
+    expect(store.get('batch/v1/jobs', 'team', 'applied')).toBeUndefined();
     const missing = await kubectl('get', 'ap', 'fixture');
     expect(missing.stderr).toBe(
       'Error from server (NotFound): agentplans.fractale.dev "fixture" not found\n',

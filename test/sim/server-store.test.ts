@@ -620,6 +620,38 @@ describe('watch', () => {
 });
 
 describe('built-in defaults', () => {
+  it('defaults pod requests from limits and derives the QoS class', () => {
+    const limited = store.create(
+      'v1/pods',
+      pod(
+        'limited',
+        {},
+        {
+          containers: [{ name: 'c', image: 'busybox:1', resources: { limits: { cpu: '1', memory: '1Gi' } } }],
+        },
+      ),
+    );
+    const spec = limited['spec'] as { containers: { resources: unknown; imagePullPolicy: string }[] };
+    expect(spec.containers[0]!.resources).toEqual({
+      limits: { cpu: '1', memory: '1Gi' },
+      requests: { cpu: '1', memory: '1Gi' },
+    });
+    expect(spec.containers[0]!.imagePullPolicy).toBe('IfNotPresent');
+    expect(limited['status']).toEqual({ phase: 'Pending', qosClass: 'Guaranteed' });
+    const burstable = store.create(
+      'v1/pods',
+      pod(
+        'burstable',
+        {},
+        { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '100m' } } }] },
+      ),
+    );
+    expect((burstable['status'] as { qosClass: string }).qosClass).toBe('Burstable');
+    expect((store.create('v1/pods', pod('best'))['status'] as { qosClass: string }).qosClass).toBe(
+      'BestEffort',
+    );
+  });
+
   it('defaults Jobs the way the batch strategy does, and validates the pod template', () => {
     const j = store.create('batch/v1/jobs', {
       apiVersion: 'batch/v1',

@@ -415,6 +415,34 @@ function defaultContainer(c: Rec): void {
   c['terminationMessagePath'] ??= '/dev/termination-log';
   c['terminationMessagePolicy'] ??= 'File';
   c['resources'] ??= {};
+  // Requests default to the limits of the resources that have no request.
+  const resources = c['resources'] as Rec;
+  if (isRec(resources['limits'])) {
+    const requests = isRec(resources['requests']) ? resources['requests'] : {};
+    for (const [name, quantity] of Object.entries(resources['limits'])) requests[name] ??= quantity;
+    resources['requests'] = requests;
+  }
+}
+
+/** The pod's QoS class from its containers' requests and limits (cpu and memory). */
+function qosClass(spec: Rec): string {
+  const containers = [
+    ...(Array.isArray(spec['containers']) ? spec['containers'] : []),
+    ...(Array.isArray(spec['initContainers']) ? spec['initContainers'] : []),
+  ].filter(isRec);
+  let any = false;
+  let guaranteed = true;
+  for (const c of containers) {
+    const resources = isRec(c['resources']) ? c['resources'] : {};
+    const requests = isRec(resources['requests']) ? resources['requests'] : {};
+    const limits = isRec(resources['limits']) ? resources['limits'] : {};
+    for (const name of ['cpu', 'memory']) {
+      if (requests[name] !== undefined || limits[name] !== undefined) any = true;
+      if (limits[name] === undefined || String(limits[name]) !== String(requests[name])) guaranteed = false;
+    }
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
 function defaultPodSpec(spec: Rec): void {
@@ -485,8 +513,9 @@ export function prepareBuiltinCreate(type: ResourceType, o: KubeObject): void {
   const rec = o as Rec;
   switch (type.kind) {
     case 'Pod': {
-      defaultPodSpec(ensure(rec, 'spec'));
-      rec['status'] = { phase: 'Pending', qosClass: 'BestEffort' };
+      const spec = ensure(rec, 'spec');
+      defaultPodSpec(spec);
+      rec['status'] = { phase: 'Pending', qosClass: qosClass(spec) };
       break;
     }
     case 'Job': {

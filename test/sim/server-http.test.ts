@@ -355,6 +355,29 @@ describe('tables', () => {
   });
 });
 
+describe('ages', () => {
+  it('humanizes ages on the store clock', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const clocked = new Store({ clock: () => new Date(now) });
+    const clockedServer = await startApiServer({ store: clocked, logs: new LogStore(), port: 0 });
+    try {
+      clocked.create('v1/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old' } });
+      const ages: string[] = [];
+      for (const seconds of [59, 5 * 60 + 7, 3 * 3600 + 5 * 60, 3 * 86400 + 4 * 3600]) {
+        now = Date.parse('2026-01-01T00:00:00Z') + seconds * 1000;
+        const res = await fetch(`${clockedServer.url}/api/v1/namespaces/default/configmaps/old`, {
+          headers: { Accept: TABLE_ACCEPT },
+        });
+        const table = (await res.json()) as { rows: { cells: string[] }[] };
+        ages.push(table.rows[0]!.cells[2]!);
+      }
+      expect(ages).toEqual(['59s', '5m7s', '3h5m', '3d4h']);
+    } finally {
+      await clockedServer.close();
+    }
+  });
+});
+
 describe('watch over HTTP', () => {
   it('streams events from a resourceVersion, with bookmarks when allowed', async () => {
     const start = store.resourceVersion();

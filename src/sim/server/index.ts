@@ -194,6 +194,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const closers = new Set<() => void>();
   const watchClosers = new Set<() => void>();
   const watchTimeout = options.watchTimeoutSeconds ?? 1800;
+  // Ages are measured on the store's clock, which stamped the objects.
+  const clockNow = () => new Date(store.now());
   let serverAddress = '127.0.0.1:0';
 
   function groups(): Map<string, ResourceType[]> {
@@ -443,7 +445,7 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
         res,
         code,
         toTable(route.type, [o], {
-          now: new Date(),
+          now: clockNow(),
           includeObject: includeObject(req),
           resourceVersion: o.metadata.resourceVersion ?? '',
         }),
@@ -477,7 +479,7 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       if (table) {
         write(
           e.type,
-          toTable(t, [e.object], { now: new Date(), includeObject: include, withColumns: first }),
+          toTable(t, [e.object], { now: clockNow(), includeObject: include, withColumns: first }),
         );
         first = false;
       } else if (!res.writableEnded) {
@@ -675,7 +677,7 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
             res,
             200,
             toTable(t, list.items, {
-              now: new Date(),
+              now: clockNow(),
               includeObject: includeObject(req),
               resourceVersion: list.resourceVersion,
             }),

@@ -3,15 +3,32 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
+import type { CommandContext } from './command.ts';
+import { registerAgent } from './commands/agent.ts';
+import { registerAsk } from './commands/ask.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerInspect } from './commands/inspect.ts';
+import { registerOperator, registerSim } from './commands/operator.ts';
 import { UserError } from './errors.ts';
 import { convertPlanFile, validateFile } from './files.ts';
+import { type CliIO, println, processIO } from './io.ts';
 
-export function buildProgram(): Command {
+export function buildProgram(ctx: CommandContext): Command {
+  const { io } = ctx;
   const program = new Command('fractale')
     .description('LLM agents that build containers and run HPC applications on Kubernetes until they work')
     .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    .enablePositionalOptions()
     .showHelpAfterError()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
     .exitOverride();
+
+  registerAgent(program, ctx);
+  registerAsk(program, ctx);
+  registerInspect(program, ctx);
 
   program
     .command('convert')
@@ -20,7 +37,7 @@ export function buildProgram(): Command {
     .option('--name <name>', "metadata.name of the AgentPlan (default: from the plan's name)")
     .option('-n, --namespace <namespace>', 'metadata.namespace of the AgentPlan')
     .action((file: string, options: { name?: string; namespace?: string }) => {
-      process.stdout.write(stringify(convertPlanFile(file, options)));
+      io.stdout.write(stringify(convertPlanFile(file, options)));
     });
 
   program
@@ -28,37 +45,51 @@ export function buildProgram(): Command {
     .description('Validate AgentPlan and AgentStep files (or seed plans) as the operator will')
     .argument('<files...>', 'YAML files')
     .action((files: string[]) => {
-      for (const file of files) console.log(`${file}: ${validateFile(file)}`);
+      for (const file of files) println(io.stdout, `${file}: ${validateFile(file)}`);
     });
 
-  program
-    .command('demo')
-    .description('Run plans/run-lammps.yaml on a simulated cluster with a scripted model')
-    .action(() => {
-      console.log(
-        'fractale demo: the simulated cluster, the operator and the scripted model are not built yet.',
-      );
-      console.log(
-        'What works today: `fractale validate plans/*.yaml`, `fractale convert plans/seed/run-lammps.yaml`.',
-      );
-    });
+  registerOperator(program, ctx);
+  registerSim(program, ctx);
+  registerDemo(program, ctx);
 
+  // Subcommands write help and errors through the same streams.
+  const configure = (command: Command) => {
+    for (const sub of command.commands) {
+      sub.configureOutput({
+        writeOut: (text) => io.stdout.write(text),
+        writeErr: (text) => io.stderr.write(text),
+      });
+      sub.exitOverride();
+      configure(sub);
+    }
+  };
+  configure(program);
   return program;
 }
 
-/** Errors a person can act on are printed as one message; anything else is a bug and keeps its stack. */
-export async function main(argv = process.argv): Promise<number> {
+/**
+ * Runs the command line (`argv` without node and the script) with the given I/O and returns the
+ * exit code. Errors a person can act on are printed as one message; anything else is a bug and keeps
+ * its stack.
+ */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  let code = 0;
+  const ctx: CommandContext = { io, exit: (c) => (code = Math.max(code, c)) };
   try {
-    await buildProgram().parseAsync(argv);
-    return 0;
+    await buildProgram(ctx).parseAsync(argv, { from: 'user' });
+    return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof UserError) {
-      console.error(`error: ${error.message}`);
+      println(io.stderr, `error: ${error.message}`);
       return 1;
     }
     throw error;
   }
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  return run(argv.slice(2), processIO());
 }
 
 if (import.meta.main) process.exitCode = await main();

@@ -1,0 +1,144 @@
+// `fractale demo`: plans/run-lammps.yaml end to end on a simulated cluster, with the operator in this
+// process and, unless GEMINI_API_KEY is set, a scripted model telling the seed's story (a Dockerfile
+// without CA certificates, a Job with the wrong pull policy, both fixed after the debug agent's advice).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { AgentStep } from '../../api/index.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { RESOURCES } from '../../kube/resources.ts';
+import { createModel, ModelConfigError, ScriptedModel } from '../../llm/index.ts';
+import type { LanguageModel } from '../../llm/types.ts';
+import { createOperator } from '../../operator/index.ts';
+import type { ResultsDocument } from '../../results/document.ts';
+import { loadConfig } from '../../runtime/config.ts';
+import { silentLogger } from '../../runtime/logger.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import { type SimCluster, startSimCluster } from '../../sim/index.ts';
+import { type CommandContext, EXIT } from '../command.ts';
+import { UserError } from '../errors.ts';
+import { readPlanFile } from '../files.ts';
+import { aborted, println } from '../io.ts';
+import { connect } from '../kube.ts';
+import { planResults } from '../steps.ts';
+import { formatDuration } from '../view.ts';
+import { applyAndFollow, writeResultsFile } from './plan.ts';
+
+const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+export const DEMO_PLAN = root('plans/run-lammps.yaml');
+export const DEMO_SCRIPT = root('demo/run-lammps.script.yaml');
+export const DEMO_REGISTRY = 'registry.fractale.demo:5000';
+/** Simulated durations are multiplied by this: the LAMMPS build and run take seconds, not minutes. */
+export const DEMO_SPEED = 0.05;
+
+export interface DemoOptions {
+  keep?: boolean;
+  results?: string;
+  speed?: number;
+}
+
+type Step = AgentStep & KubeObject;
+
+function demoModel(env: NodeJS.ProcessEnv): { model: LanguageModel; scripted: boolean } {
+  if (env['GEMINI_API_KEY']) {
+    try {
+      return { model: createModel({ provider: 'gemini' }, { env }), scripted: false };
+    } catch (error) {
+      if (error instanceof ModelConfigError) throw new UserError(error.message);
+      throw error;
+    }
+  }
+  return { model: ScriptedModel.fromFile(DEMO_SCRIPT), scripted: true };
+}
+
+/** The summary: per step, attempts, why earlier attempts failed, seconds and tokens. */
+export function demoSummary(doc: ResultsDocument, steps: Step[], scripted: boolean): string[] {
+  const lines = [`Plan ${doc.plan}: ${doc.status}${scripted ? ' (model answers were scripted)' : ''}`];
+  for (const result of doc.steps) {
+    const step = steps.find((s) => s.metadata.name === result.name);
+    const tokens = step?.status?.usage?.totalTokens ?? result.metadata.usage['totalTokens'] ?? 0;
+    lines.push(
+      `  ${result.step} (${result.agent}): ${result.status} after ${result.attempts} attempt(s), ${formatDuration(result.total_seconds)}, ${tokens} tokens`,
+    );
+    for (const failure of result.metadata.failures) {
+      const message = (failure.message ?? '').replace(/^Attempt \d+ failed: /, '').split('\n')[0] ?? '';
+      lines.push(
+        `    attempt ${failure.attempt} failed: ${failure.reason}${message ? ` (${message.length > 110 ? `${message.slice(0, 109)}…` : message})` : ''}`,
+      );
+    }
+  }
+  return lines;
+}
+
+export async function runDemo(options: DemoOptions, ctx: CommandContext): Promise<void> {
+  const { io } = ctx;
+  const { model, scripted } = demoModel(io.env);
+  const speed = options.speed ?? DEMO_SPEED;
+  println(io.stdout, 'fractale demo: plans/run-lammps.yaml (build LAMMPS, then run the reaxff HNS example)');
+  println(
+    io.stdout,
+    scripted
+      ? `Model: scripted answers from demo/run-lammps.script.yaml, no model is called (set GEMINI_API_KEY to use Gemini)`
+      : `Model: Gemini (${model.model}), because GEMINI_API_KEY is set; answers will differ from the scripted story`,
+  );
+  println(
+    io.stdout,
+    `Cluster: simulated in this process (behaviors/default.yaml), time runs ${Math.round(1 / speed)}x faster`,
+  );
+  let sim: SimCluster | undefined;
+  let operator: Manager | undefined;
+  try {
+    sim = await startSimCluster({ speed });
+    const conn = await connect({ kubeconfig: sim.kubeconfigPath }, io);
+    const config = loadConfig(
+      { registry: DEMO_REGISTRY, leaderElect: false, resyncSeconds: 0, logLevel: 'silent' },
+      {},
+    );
+    operator = createOperator({ kubeConfig: conn.kubeConfig, config, logger: silentLogger(), model });
+    await operator.start();
+    println(io.stdout, '');
+    const plan = readPlanFile(DEMO_PLAN);
+    const done = await applyAndFollow(conn, plan, ctx);
+    if (!done) return;
+    const doc = await planResults(conn.client, done);
+    const { items } = await conn.client.list<Step>(RESOURCES.agentSteps, conn.namespace);
+    const dir = options.results
+      ? resolve(io.cwd, options.results)
+      : mkdtempSync(join(tmpdir(), 'fractale-demo-'));
+    const file = writeResultsFile(dir, doc, io.now());
+    println(io.stdout, '');
+    for (const line of demoSummary(doc, items, scripted)) println(io.stdout, line);
+    println(io.stdout, `Results JSON: ${file}`);
+    if (done.status?.phase !== 'Succeeded') ctx.exit(EXIT.failed);
+    if (options.keep) {
+      println(io.stdout, `The cluster keeps running until Ctrl-C. Look around with kubectl:`);
+      println(io.stdout, `  export KUBECONFIG=${sim.kubeconfigPath}`);
+      println(io.stdout, '  kubectl get agentplans,agentsteps,jobs,pods,configmaps');
+      println(io.stdout, '  kubectl describe agentstep run-lammps-build');
+      println(io.stdout, '  fractale logs run-lammps-run');
+      await aborted(io.signal);
+    } else {
+      println(
+        io.stdout,
+        'The simulated cluster is stopped; run `fractale demo --keep` to explore it with kubectl',
+      );
+    }
+  } finally {
+    await operator?.stop(1000);
+    await sim?.stop();
+  }
+}
+
+export function registerDemo(program: Command, ctx: CommandContext): void {
+  program
+    .command('demo')
+    .description(
+      'Run plans/run-lammps.yaml on a simulated cluster (scripted model unless GEMINI_API_KEY is set)',
+    )
+    .option('--keep', 'keep the simulated cluster running after the plan, until Ctrl-C, for kubectl')
+    .option('--results <dir>', 'where to write the results JSON (default: a temporary folder)')
+    .option('--speed <factor>', 'multiplies simulated durations', (v) => Number(v))
+    .action((options: DemoOptions) => runDemo(options, ctx));
+}

@@ -1,0 +1,107 @@
+// `fractale operator`: the operator out of cluster, against the current kubeconfig, until SIGINT or
+// SIGTERM. `fractale sim`: the simulated cluster in the foreground.
+import type { Command } from 'commander';
+import { createOperator } from '../../operator/index.ts';
+import { ConfigError, ENV, loadConfig } from '../../runtime/config.ts';
+import { createLogger } from '../../runtime/logger.ts';
+import { runSimCommand } from '../../sim/cli.ts';
+import type { CommandContext } from '../command.ts';
+import { UserError } from '../errors.ts';
+import { aborted, println } from '../io.ts';
+import { connect } from '../kube.ts';
+
+/** One flag per configuration key (camelCase in code, --kebab-case on the command line). */
+const OPERATOR_FLAGS: [flag: string, description: string][] = [
+  ['--namespaces <list>', 'namespaces to watch, comma-separated (default: all)'],
+  ['--concurrency <n>', 'steps and plans reconciled at once'],
+  ['--provider <provider>', 'model provider: gemini, openai or scripted'],
+  ['--model <name>', 'model name'],
+  ['--script <file>', 'answers file for the scripted provider'],
+  ['--api-key-secret <secret[:key]>', 'Secret with the model API key'],
+  ['--model-base-url <url>', "the model API's base URL"],
+  ['--kaniko-image <image>', 'the Kaniko executor image'],
+  ['--registry <host[/path]>', 'where builds push their images'],
+  ['--insecure-registry [bool]', 'push over plain HTTP'],
+  ['--push-secret <secret>', 'docker-config Secret with push credentials'],
+  ['--run-service-account <name>', 'the service account runs use'],
+  ['--flux-validator-image <image>', 'image that validates Flux batch scripts'],
+  ['--default-max-attempts <n>', 'attempts of a step that sets none'],
+  ['--default-max-runtime <seconds>', 'runtime limit of a run that sets none'],
+  ['--metrics-port <port>', 'port of /metrics (0: any free port)'],
+  ['--health-port <port>', 'port of /healthz and /readyz (0: any free port)'],
+  ['--leader-elect [bool]', 'hold a Lease so that only one replica works'],
+  ['--lease-namespace <namespace>', 'namespace of the Lease'],
+  ['--lease-name <name>', 'name of the Lease'],
+  ['--log-level <level>', 'trace, debug, info, warn, error, fatal or silent'],
+  ['--resync-seconds <seconds>', 'how often every object is reconciled again (0: never)'],
+];
+
+export interface OperatorCommandOptions {
+  kubeconfig?: string;
+  [key: string]: unknown;
+}
+
+export function registerOperator(program: Command, ctx: CommandContext): void {
+  const command = program
+    .command('operator')
+    .description('Run the operator out of cluster against the current kubeconfig (Ctrl-C stops it)')
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: KUBECONFIG, then ~/.kube/config)');
+  for (const [flag, description] of OPERATOR_FLAGS)
+    command.option(flag, `${description} (env ${envName(flag)})`);
+  command.action(async (options: OperatorCommandOptions) => {
+    const { io } = ctx;
+    const { kubeconfig, modelBaseUrl, ...flags } = options;
+    if (modelBaseUrl !== undefined) flags['baseUrl'] = modelBaseUrl;
+    // A bare boolean flag means true.
+    for (const key of ['insecureRegistry', 'leaderElect']) if (flags[key] === true) flags[key] = 'true';
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig(flags, io.env);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UserError(error.message);
+      throw error;
+    }
+    const conn = await connect({ ...(kubeconfig ? { kubeconfig } : {}) }, io);
+    const logger = createLogger({ level: config.logLevel, pretty: Boolean(io.stderr.isTTY) });
+    const manager = createOperator({ kubeConfig: conn.kubeConfig, config, logger, serveEndpoints: true });
+    await manager.start();
+    println(io.stderr, `fractale operator running against ${conn.server}; Ctrl-C stops it`);
+    await aborted(io.signal);
+    println(io.stderr, 'Stopping the operator');
+    await manager.stop();
+  });
+}
+
+const envName = (flag: string) => {
+  const kebab = (flag.split(' ')[0] ?? '').replace(/^--/, '');
+  const key =
+    kebab === 'model-base-url' ? 'baseUrl' : kebab.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return ENV[key as keyof typeof ENV];
+};
+
+export function registerSim(program: Command, ctx: CommandContext): void {
+  program
+    .command('sim')
+    .description('Run a simulated Kubernetes cluster (API server and controllers) until Ctrl-C')
+    .option('--behaviors <file>', 'behaviours of builds and pods (default: behaviors/default.yaml)')
+    .option('--kubeconfig-out <file>', 'where to write the kubeconfig (default: a temporary file)')
+    .option('--port <n>', 'port of the API server (default: any free port)', (v) => Number(v))
+    .option('--nodes <file>', 'the nodes (default: two 4-CPU nodes)')
+    .option('--speed <factor>', 'multiplies simulated durations (1: real time)', (v) => Number(v))
+    .action(
+      async (options: {
+        behaviors?: string;
+        kubeconfigOut?: string;
+        port?: number;
+        nodes?: string;
+        speed?: number;
+      }) => {
+        const { io } = ctx;
+        await runSimCommand({
+          ...options,
+          print: (line) => println(io.stdout, line),
+          until: aborted(io.signal),
+        });
+      },
+    );
+}

@@ -4,8 +4,11 @@
 import type { AgentName } from '../api/names.ts';
 import type { KubeObject } from '../kube/client.ts';
 
-/** How an artifact is tried: a Kaniko build, a Job, a Flux MiniCluster, or checks in the operator. */
-export type TrialKind = 'build' | 'job' | 'minicluster' | 'inline';
+/**
+ * How an artifact is tried: a Kaniko build, a run Job, a Flux MiniCluster, a validator Job (a tool's own
+ * check, e.g. Flux's dry run), or checks in the operator alone.
+ */
+export type TrialKind = 'build' | 'job' | 'minicluster' | 'validator' | 'inline';
 
 /** Operator settings agents need; from the operator's configuration. */
 export interface AgentSettings {
@@ -84,7 +87,8 @@ export interface Success {
 
 export interface AgentDriver {
   readonly agent: AgentName;
-  readonly trial: TrialKind;
+  /** How artifacts are tried; it may depend on the operator's settings (a configured validator image). */
+  readonly trial: TrialKind | ((settings: AgentSettings) => TrialKind);
   /** The file name of the artifact, for results and `fractale logs` (e.g. Dockerfile, job.yaml). */
   readonly artifactName: string;
   /** What the debug agent is told about the artifact and the rules its advice keeps to. */

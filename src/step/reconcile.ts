@@ -25,7 +25,7 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
 import { CONDITION, REASON, setCondition } from './conditions.ts';
-import type { AgentDriver, AgentSettings, AttemptInput, ClusterFacts } from './driver.ts';
+import type { AgentDriver, AgentSettings, AttemptInput, ClusterFacts, TrialKind } from './driver.ts';
 import { cachedObject, observeTrial, type TrialObservation, type TrialWorld, trialPhase } from './trials.ts';
 
 export type AgentStepObject = AgentStep & KubeObject;
@@ -89,6 +89,11 @@ export class StepReconciler {
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
+  }
+
+  /** How the driver's artifacts are tried with this operator's settings. */
+  private trialOf(driver: AgentDriver): TrialKind {
+    return typeof driver.trial === 'function' ? driver.trial(this.deps.settings) : driver.trial;
   }
 
   async reconcile(key: string): Promise<ReconcileResult | undefined> {
@@ -164,7 +169,7 @@ export class StepReconciler {
       return;
     }
     // Before any model call: a MiniCluster cannot run where the Flux Operator is not installed.
-    if (driver.trial === 'minicluster' && !(await this.deps.world.miniClusterInstalled())) {
+    if (this.trialOf(driver) === 'minicluster' && !(await this.deps.world.miniClusterInstalled())) {
       this.fail(pass, REASON.MiniClusterUnavailable, MINICLUSTER_MISSING);
       return;
     }
@@ -208,8 +213,8 @@ export class StepReconciler {
       if (stored?.data?.[ATTEMPT_KEYS.artifact] !== undefined) {
         this.toPhase(
           pass,
-          trialPhase(driver.trial, 'start'),
-          trialReason(driver.trial),
+          trialPhase(this.trialOf(driver), 'start'),
+          trialReason(this.trialOf(driver)),
           `Trying attempt ${attempt}`,
         );
         return;
@@ -253,8 +258,8 @@ export class StepReconciler {
     // between here and their creation loses nothing.
     this.toPhase(
       pass,
-      trialPhase(driver.trial, 'start'),
-      trialReason(driver.trial),
+      trialPhase(this.trialOf(driver), 'start'),
+      trialReason(this.trialOf(driver)),
       `Trying attempt ${attempt}`,
     );
   }
@@ -282,7 +287,7 @@ export class StepReconciler {
       await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
       return;
     }
-    if (driver.trial === 'inline') {
+    if (this.trialOf(driver) === 'inline') {
       const success = driver.succeed(accepted.artifact, input, '');
       await this.finishSuccess(pass, driver, success, input);
       return;
@@ -290,7 +295,7 @@ export class StepReconciler {
     for (const object of accepted.objects) await this.ensureObject(object);
     status.activeResource = `${accepted.objects.at(-1)!.kind}/${input.objectName}`;
     const observed: TrialObservation = await observeTrial(this.deps.world, {
-      trial: driver.trial,
+      trial: this.trialOf(driver),
       namespace: step.metadata.namespace!,
       name: input.objectName,
       startedAt: Date.parse(lastAttemptStart(status) ?? status.startTime ?? iso(this.now())),
@@ -299,15 +304,16 @@ export class StepReconciler {
       logBudgetTokens: this.deps.settings.logBudgetTokens,
     });
     if (observed.state === 'pending' || observed.state === 'running') {
-      const next = trialPhase(driver.trial, observed.state);
-      if (next !== status.phase) this.toPhase(pass, next, trialReason(driver.trial), observed.message);
+      const next = trialPhase(this.trialOf(driver), observed.state);
+      if (next !== status.phase)
+        this.toPhase(pass, next, trialReason(this.trialOf(driver)), observed.message);
       pass.requeueAfterMs = observed.recheckAfterMs;
       return;
     }
     if (observed.state === 'succeeded') {
       await this.saveAttempt(step, attempt, { [ATTEMPT_KEYS.log]: observed.log });
       await this.finishSuccess(pass, driver, driver.succeed(accepted.artifact, input, observed.log), input);
-      if (driver.trial === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
+      if (this.trialOf(driver) === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
       return;
     }
     if (observed.state !== 'failed') return;
@@ -323,7 +329,7 @@ export class StepReconciler {
       [ATTEMPT_KEYS.diagnostics]: observed.diagnostics,
       [ATTEMPT_KEYS.log]: observed.log,
     });
-    if (driver.trial === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
+    if (this.trialOf(driver) === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
     status.message = `Attempt ${attempt} failed: ${observed.summary}`;
     status.reason = observed.reason;
     this.toPhase(pass, 'Diagnosing', REASON.Diagnosing, status.message);
@@ -766,7 +772,7 @@ export class StepReconciler {
   ): Promise<void> {
     const name = attemptName(step.metadata.name!, attempt);
     const namespace = step.metadata.namespace!;
-    if (driver.trial === 'minicluster')
+    if (this.trialOf(driver) === 'minicluster')
       await this.deps.client.delete(RESOURCES.miniClusters, namespace, name);
     else await this.deps.client.delete(RESOURCES.jobs, namespace, name);
   }
@@ -781,14 +787,14 @@ export class StepReconciler {
     driver: AgentDriver,
     succeeded: boolean,
   ): Promise<void> {
-    if (driver.trial === 'inline') return;
+    if (this.trialOf(driver) === 'inline') return;
     const keep = step.spec.retain?.failedAttempts ?? this.deps.settings.failedAttemptsToKeep ?? 1;
     const lastFailed = succeeded ? current - 1 : current;
     for (let attempt = lastFailed - keep; attempt >= 1; attempt--) {
       const name = attemptName(step.metadata.name!, attempt);
-      const resource = driver.trial === 'minicluster' ? RESOURCES.miniClusters : RESOURCES.jobs;
+      const resource = this.trialOf(driver) === 'minicluster' ? RESOURCES.miniClusters : RESOURCES.jobs;
       if (
-        driver.trial !== 'minicluster' &&
+        this.trialOf(driver) !== 'minicluster' &&
         !cachedObject(this.deps.world, resource, step.metadata.namespace!, name)
       )
         continue;
@@ -842,8 +848,9 @@ function resourceOf(object: KubeObject) {
   throw new Error(`no resource for ${object.apiVersion} ${object.kind}`);
 }
 
-function trialReason(trial: AgentDriver['trial']): string {
-  return trial === 'build' ? REASON.Building : trial === 'inline' ? REASON.Validating : REASON.Deploying;
+function trialReason(trial: TrialKind): string {
+  if (trial === 'build') return REASON.Building;
+  return trial === 'inline' || trial === 'validator' ? REASON.Validating : REASON.Deploying;
 }
 
 /** The stored artifact is the accepted text; agents accept it again as if the model had answered it. */

@@ -52,7 +52,7 @@ export interface TrialQuery {
 /** The phase a step shows while its trial is starting, waiting for pods, or running. */
 export function trialPhase(trial: TrialKind, state: 'start' | 'pending' | 'running'): StepPhase {
   if (trial === 'build') return 'Building';
-  if (trial === 'inline') return 'Validating';
+  if (trial === 'inline' || trial === 'validator') return 'Validating';
   return state === 'running' ? 'Running' : 'Deploying';
 }
 
@@ -94,7 +94,7 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
       ? (await world.client.list(RESOURCES.pods, namespace, { labelSelector: `job-name=${name}` })).items
       : world.pods.list((p) => p.metadata.namespace === namespace && p.metadata.labels?.['job-name'] === name)
   ) as (KubeObject & PodLike)[];
-  const what = q.trial === 'build' ? 'build' : 'run';
+  const what = q.trial === 'build' ? 'build' : q.trial === 'validator' ? 'validation' : 'run';
   if (!job) {
     return {
       state: 'pending',
@@ -114,7 +114,7 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
   if (outcome.state === 'Failed') {
     failure = outcome.timeout
       ? { reason: REASON.Timeout, summary: outcome.message }
-      : { reason: q.trial === 'build' ? REASON.BuildFailed : REASON.RunFailed, summary: outcome.message };
+      : { reason: failedReason(q.trial), summary: outcome.message };
   }
   let recheckAfterMs: number | undefined;
   if (!failure) {
@@ -164,8 +164,8 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     .split('\n')
     .find((line) => isErrorLine(line))
     ?.trim();
-  if (errorLine && (failure.reason === REASON.BuildFailed || failure.reason === REASON.RunFailed)) {
-    failure.summary = `${q.trial === 'build' ? 'the build failed' : 'the run failed'}: ${errorLine.slice(0, 400)}`;
+  if (errorLine && failure.reason === failedReason(q.trial)) {
+    failure.summary = `the ${what} failed: ${errorLine.slice(0, 400)}`;
   }
   const diagnostics = diagnosticsBundle({
     job,
@@ -182,6 +182,11 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     diagnostics: `${failure.summary}\n\n${diagnostics}`,
     log: filterLog(rawLog, { budgetTokens: q.logBudgetTokens }),
   };
+}
+
+function failedReason(trial: TrialKind): string {
+  if (trial === 'build') return REASON.BuildFailed;
+  return trial === 'validator' ? REASON.ValidationFailed : REASON.RunFailed;
 }
 
 /** The pod whose log tells the story: the lead broker (index 0) of an indexed Job, else one in `phase`. */

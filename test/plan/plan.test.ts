@@ -498,3 +498,85 @@ describe('plan lifecycle', () => {
     expect(plan.status?.steps?.map((s) => s.name)).toEqual(['build']);
   });
 });
+
+describe('flux-batch with a validator image', () => {
+  it("runs Flux's own check in a Job, and a script it refuses goes through the debug agent", async () => {
+    const validatorBehaviors: BehaviorsInput = {
+      pullable: ['ghcr.io/.*'],
+      builds: [],
+      pods: [
+        // The validator refuses a script that asks for more slots than nodes allow.
+        {
+          image: 'flux-validator',
+          command: 'batch\\.sh',
+          outcome: 'Failed',
+          exitCode: 1,
+          runSeconds: 1,
+          log: 'flux-batch: ERROR: number of slots to allocate (64) must be >= number of nodes (2)\n',
+        },
+      ],
+    };
+    const script = `responses:
+  - agent: flux-batch
+    text: |
+      \`\`\`bash
+      #!/bin/bash
+      #FLUX: -N 2
+      #FLUX: -n 64
+      flux run -N 2 -n 64 lmp -in in.reaxff.hns
+      \`\`\`
+  - agent: debug
+    match: "must be >= number of nodes"
+    text: Ask for 8 slots on 2 nodes, as the request says.
+  - agent: flux-batch
+    match: "Ask for 8 slots"
+    text: |
+      \`\`\`bash
+      #!/bin/bash
+      #FLUX: -N 2
+      #FLUX: -n 8
+      flux run -N 2 -n 8 lmp -in in.reaxff.hns
+      \`\`\`
+`;
+    operator = await startTestOperator({
+      script,
+      sim: { behaviors: validatorBehaviors },
+      config: { fluxValidatorImage: 'ghcr.io/compspec/fractale:flux-validator' },
+    });
+    // Behaviour rules see the validator's command, which is the same for every script; so once the
+    // first validation has failed, the test makes the validator accept the next one.
+    const { store } = operator.sim;
+    const unsubscribe = store.watch('batch/v1/jobs', (event) => {
+      const status = event.object['status'] as { failed?: number } | undefined;
+      if (event.object.metadata.name === 'flux-batch-flux-batch-1' && (status?.failed ?? 0) > 0) {
+        operator!.sim.behaviors.pods.unshift({
+          ...operator!.sim.behaviors.pods[0]!,
+          outcome: 'Succeeded',
+          exitCode: 0,
+          log: 'valid\n',
+        });
+        unsubscribe();
+      }
+    });
+    expect(
+      (await kubectl(operator.sim.kubeconfigPath, ['apply', '-f', join(plans, 'flux-batch.yaml')])).code,
+    ).toBe(0);
+    const plan = await waitForPhase<Plan>(
+      operator.client,
+      'AgentPlan',
+      'default',
+      'flux-batch',
+      ['Succeeded', 'Failed'],
+      20_000,
+    );
+    expect(plan.status?.phase, JSON.stringify(plan.status)).toBe('Succeeded');
+    const step = await operator.client.get<Step>(RESOURCES.agentSteps, 'default', 'flux-batch-flux-batch');
+    expect(step.status?.history?.[0]).toMatchObject({ attempt: 1, reason: 'ValidationFailed' });
+    expect(step.status?.result).toContain('#FLUX: -n 8');
+    const jobs = await operator.client.list(RESOURCES.jobs, 'default');
+    expect(jobs.items.map((j) => j.metadata.name).sort()).toEqual([
+      'flux-batch-flux-batch-1',
+      'flux-batch-flux-batch-2',
+    ]);
+  });
+});

@@ -7,10 +7,12 @@ import {
 } from '../../prompts/flux-batch.ts';
 import type { AgentDriver } from '../../step/driver.ts';
 import { readFluxBatchAnswer } from './validate.ts';
+import { scriptConfigMap, validatorJob } from './validator.ts';
 
 export const fluxBatchDriver: AgentDriver = {
   agent: 'flux-batch',
-  trial: 'inline',
+  // With a validator image configured, Flux's own check runs in a Job after the built-in checker.
+  trial: (settings) => (settings.fluxValidatorImage ? 'validator' : 'inline'),
   artifactName: 'batch.sh',
   debug: { artifactKind: 'Flux batch script', artifactLanguage: 'bash', rules: FLUX_BATCH_RULES },
   fixedContext: () => ({}),
@@ -32,10 +34,26 @@ export const fluxBatchDriver: AgentDriver = {
     }
     return fluxBatchGeneratePrompt(base);
   },
-  accept(answer) {
+  accept(answer, input) {
     const checked = readFluxBatchAnswer(answer);
     if (!checked.ok) return { ok: false, reason: 'ValidationFailed', error: checked.explanation };
-    return { ok: true, artifact: checked.script, objects: [] };
+    const image = input.settings.fluxValidatorImage;
+    if (!image) return { ok: true, artifact: checked.script, objects: [] };
+    const validator = {
+      name: input.objectName,
+      namespace: input.namespace,
+      script: checked.script,
+      image,
+      labels: input.labels,
+      ownerReference: input.ownerReference,
+      activeDeadlineSeconds: Math.min(600, input.maxRuntimeSeconds),
+      serviceAccountName: input.settings.runServiceAccount,
+    };
+    return {
+      ok: true,
+      artifact: checked.script,
+      objects: [scriptConfigMap(validator) as never, validatorJob(validator) as never],
+    };
   },
   succeed: (artifact) => ({ result: artifact, outputs: { script: artifact } }),
 };

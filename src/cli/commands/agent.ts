@@ -11,7 +11,7 @@ import { UserError } from '../errors.ts';
 import { followStep, resumeHint } from '../follow.ts';
 import { println } from '../io.ts';
 import { connect } from '../kube.ts';
-import { failureReason, generateStepName, imageShortName, stepArtifact } from '../steps.ts';
+import { failureReason, generateStepName, imageShortName, stepArtifact, stepResult } from '../steps.ts';
 import { formatDuration } from '../view.ts';
 import { runPlan } from './plan.ts';
 
@@ -138,13 +138,18 @@ export async function runStep(agent: AgentName, subject: string, options: StepOp
     io.stderr,
     `AgentStep ${name} succeeded on attempt ${status.attempt} (${seconds}, ${status.usage?.totalTokens ?? 0} tokens${status.cache === 'Hit' ? ', from the cache' : ''})`,
   );
+  const withNewline = (text: string) => (text.endsWith('\n') || !text ? text : `${text}\n`);
   const artifact = (await stepArtifact(conn.client, done)) ?? '';
   if (options.outfile) {
     const file = resolve(io.cwd, options.outfile);
-    writeFileSync(file, artifact.endsWith('\n') ? artifact : `${artifact}\n`);
+    writeFileSync(file, withNewline(artifact));
     println(io.stderr, `Wrote ${file}`);
   } else {
-    io.stdout.write(artifact.endsWith('\n') ? artifact : `${artifact}\n`);
+    io.stdout.write(withNewline(artifact));
+  }
+  // A run's result is its log: shown whether or not the manifest went to a file.
+  if (agent === 'kubernetes-job' || agent === 'minicluster') {
+    io.stdout.write(withNewline((await stepResult(conn.client, done)) ?? ''));
   }
   if (status.outputs?.['container']) println(io.stderr, `Image: ${status.outputs['container']}`);
 }

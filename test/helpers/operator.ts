@@ -28,6 +28,8 @@ export interface TestOperator {
 export interface TestOperatorOptions {
   script?: string;
   model?: LanguageModel;
+  /** Use the model the configuration names (provider, key Secret, base URL) instead of a fixed one. */
+  configuredModel?: boolean;
   sim?: SimOptions;
   config?: Record<string, unknown>;
   /** Runs against the simulated cluster before the operator starts. */
@@ -44,7 +46,13 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
     { registry: TEST_REGISTRY, leaderElect: false, resyncSeconds: 0, ...options.config },
     {},
   );
-  const make = () => createOperator({ kubeConfig, config, logger: silentLogger(), model });
+  const make = () =>
+    createOperator({
+      kubeConfig,
+      config,
+      logger: silentLogger(),
+      ...(options.configuredModel ? {} : { model }),
+    });
   let manager = make();
   await manager.start();
   const operator: TestOperator = {

@@ -247,3 +247,65 @@ describe('minicluster agent', () => {
     expect(step.status?.usage?.modelCalls ?? 0).toBe(0);
   });
 });
+
+describe('cleanup', () => {
+  const crashThenFix = `
+  - agent: kubernetes-job
+    text: |${job('lmp -in missing')}
+  - agent: debug
+    text: Run lmp -in in.reaxff.hns instead.
+  - agent: kubernetes-job
+    match: "Run lmp -in in.reaxff.hns instead"
+    text: |${job('lmp -in in.reaxff.hns')}
+`;
+
+  it('deletes the Jobs of failed attempts beyond spec.retain.failedAttempts', async () => {
+    operator = await startTestOperator({
+      script: `responses:${crashThenFix}`,
+      sim: { behaviors: BEHAVIORS },
+    });
+    await operator.client.create(
+      RESOURCES.agentSteps,
+      agentStep('tidy', 'kubernetes-job', { container: IMAGE }, { retain: { failedAttempts: 0 } }) as never,
+    );
+    const step = await waitForPhase<Step>(operator.client, 'AgentStep', 'default', 'tidy', [
+      'Succeeded',
+      'Failed',
+    ]);
+    expect(step.status?.phase).toBe('Succeeded');
+    const { eventually } = await import('../helpers/kubeconfig.ts');
+    await eventually(async () => {
+      const jobs = await operator!.client.list(RESOURCES.jobs, 'default');
+      return jobs.items.map((j) => j.metadata.name).join() === 'tidy-2';
+    });
+    // The attempt's record stays: its artifact and diagnostics are in its ConfigMap.
+    const record = await operator.client.get<{ metadata: object; data?: Record<string, string> }>(
+      RESOURCES.configMaps,
+      'default',
+      'tidy-1',
+    );
+    expect(record.data?.['diagnostics']).toContain('Cannot open input script');
+  });
+
+  it('deleting a step deletes its Jobs, pods and ConfigMaps', async () => {
+    operator = await startTestOperator({
+      script: `responses:${crashThenFix}`,
+      sim: { behaviors: BEHAVIORS },
+    });
+    await operator.client.create(
+      RESOURCES.agentSteps,
+      agentStep('bye', 'kubernetes-job', { container: IMAGE }) as never,
+    );
+    await waitForPhase<Step>(operator.client, 'AgentStep', 'default', 'bye', ['Succeeded', 'Failed']);
+    await operator.client.delete(RESOURCES.agentSteps, 'default', 'bye');
+    const { eventually } = await import('../helpers/kubeconfig.ts');
+    await eventually(async () => {
+      const [jobs, pods, configMaps] = await Promise.all([
+        operator!.client.list(RESOURCES.jobs, 'default'),
+        operator!.client.list(RESOURCES.pods, 'default'),
+        operator!.client.list(RESOURCES.configMaps, 'default', { labelSelector: 'fractale.dev/step=bye' }),
+      ]);
+      return jobs.items.length + pods.items.length + configMaps.items.length === 0;
+    }, 10_000);
+  });
+});

@@ -166,7 +166,7 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
   const agent = program
     .command('agent')
     .description('Run one agent step (build, kubernetes-job, minicluster, cost, flux-batch) or a whole plan')
-    .argument('[agent]', 'with --plan: nothing; otherwise use a subcommand')
+    .argument('[agent...]', 'with --plan: nothing; otherwise use a subcommand')
     .enablePositionalOptions()
     .option('--plan <file>', 'run an AgentPlan or a plan in the seed format')
     .option(
@@ -178,7 +178,7 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
     .option('--use-cache', 'every step reuses and saves cached results')
     .option('--results <dir>', 'write the results JSON into this folder')
     .option('--incremental', "keep every attempt's artifacts in the results")
-    .action(async (name: string | undefined, options: PlanFlags) => {
+    .action(async ([name]: string[], options: PlanFlags) => {
       if (name !== undefined)
         throw new UserError(`unknown agent "${name}": choose one of ${AGENT_NAMES.join(', ')}`);
       if (!options.plan)

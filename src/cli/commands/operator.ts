@@ -62,7 +62,13 @@ export function registerOperator(program: Command, ctx: CommandContext): void {
       throw error;
     }
     const conn = await connect({ ...(kubeconfig ? { kubeconfig } : {}) }, io);
-    const logger = createLogger({ level: config.logLevel, pretty: Boolean(io.stderr.isTTY) });
+    // Logs go to stderr: pretty on a terminal, JSON lines otherwise.
+    const logger = io.stderr.isTTY
+      ? createLogger({ level: config.logLevel, pretty: true })
+      : createLogger({
+          level: config.logLevel,
+          destination: { write: (line: string) => io.stderr.write(line) },
+        });
     const manager = createOperator({ kubeConfig: conn.kubeConfig, config, logger, serveEndpoints: true });
     await manager.start();
     println(io.stderr, `fractale operator running against ${conn.server}; Ctrl-C stops it`);

@@ -1,0 +1,156 @@
+// Errors a person can act on: one line, exit 1, saying what to do.
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeGeminiServer } from '../../src/llm/fake-gemini-server.ts';
+import { type SimCluster, startSimCluster, writeSimKubeconfig } from '../../src/sim/index.ts';
+import { eventually } from '../helpers/kubeconfig.ts';
+import { fractale, tempDir, testIO } from './io.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+let sim: SimCluster | undefined;
+afterEach(async () => {
+  await sim?.stop();
+  sim = undefined;
+});
+
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+describe('cluster errors', () => {
+  it('says no cluster is reachable, with the server URL and what to do', async () => {
+    const url = await closedPortUrl();
+    const kubeconfig = join(tempDir(), 'kubeconfig');
+    writeSimKubeconfig(kubeconfig, url);
+    const result = await fractale(['get', 'steps', '--kubeconfig', kubeconfig]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: no cluster reachable at ${url}`);
+    expect(result.stderr).toContain('check KUBECONFIG');
+    expect(result.stderr).toContain('fractale sim');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('says when there is no kubeconfig at all', async () => {
+    const result = await fractale(['get', 'steps'], testIO({ env: { HOME: tempDir() } }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: no kubeconfig found .*fractale sim/);
+  });
+
+  it('says the CRDs are not installed and how to install them', async () => {
+    sim = await startSimCluster({ installCrds: false });
+    const result = await fractale(['agent', 'build', 'lammps', '--kubeconfig', sim.kubeconfigPath]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the fractale CRDs');
+    expect(result.stderr).toContain('`kubectl apply -f crds/`');
+  });
+
+  it('says the operator is not running when a new step gets no status', async () => {
+    sim = await startSimCluster();
+    const io = testIO({ operatorWaitMs: 300 });
+    const result = await fractale(
+      ['agent', 'build', 'lammps', '--name', 'orphan', '--kubeconfig', sim.kubeconfigPath],
+      io,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('AgentStep orphan has no status');
+    expect(result.stderr).toContain('`fractale operator`');
+    expect(result.stderr).toContain('Helm chart');
+  });
+
+  it('stops following on Ctrl-C, leaves the step, and says how to check on it', async () => {
+    sim = await startSimCluster();
+    const io = testIO({ operatorWaitMs: 60_000 });
+    const running = fractale(
+      ['agent', 'build', 'lammps', '--name', 'left', '--kubeconfig', sim.kubeconfigPath],
+      io,
+    );
+    await eventually(() => io.err.join('').includes('Created AgentStep left'));
+    io.interrupt();
+    const result = await running;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain('Stopped following; the work goes on in the cluster');
+    expect(result.stderr).toContain('`fractale get steps`');
+    expect(result.stderr).toContain('kubectl get agentsteps -w');
+    expect(sim.store.getRaw('fractale.dev/v1alpha1/agentsteps', 'default', 'left')).toBeDefined();
+  });
+});
+
+describe('usage errors', () => {
+  it('names the agents when the agent is unknown', async () => {
+    const result = await fractale(['agent', 'compile', 'lammps']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'error: unknown agent "compile": choose one of build, kubernetes-job, minicluster, cost, flux-batch\n',
+    );
+  });
+
+  it('names the flag when a value is wrong', async () => {
+    const result = await fractale(['agent', 'build', 'lammps', '--max-attempts', 'many']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--max-attempts must be a positive whole number, not "many"');
+  });
+});
+
+describe('fractale ask', () => {
+  it('says no API key is configured', async () => {
+    const result = await fractale(['ask', 'hello'], testIO({ env: {} }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no Gemini API key: set GEMINI_API_KEY');
+  });
+
+  it('prints the answer and the token usage from Gemini', async () => {
+    const gemini = await startFakeGeminiServer({ apiKey: 'test-key' });
+    try {
+      gemini.enqueue({
+        type: 'text',
+        text: 'Use ca-certificates.',
+        usage: { promptTokenCount: 7, candidatesTokenCount: 4, totalTokenCount: 11 },
+      });
+      const result = await fractale(
+        ['ask', 'What do I forget?'],
+        testIO({ env: { GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url } }),
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe('Use ca-certificates.\n');
+      expect(result.stderr).toMatch(/^tokens: 7 prompt \+ 4 output = 11 total/);
+      expect(JSON.stringify(gemini.requests[0]?.body)).toContain('What do I forget?');
+    } finally {
+      await gemini.close();
+    }
+  });
+});
+
+describe('the installed command', () => {
+  it('runs bin/fractale.js with Node 24', async () => {
+    const node = join(root, 'node_modules/.bin/node');
+    const { stdout } = await promisify(execFile)(node, [join(root, 'bin/fractale.js'), '--help'], {
+      cwd: root,
+    });
+    for (const command of [
+      'agent',
+      'ask',
+      'get',
+      'logs',
+      'answer',
+      'results',
+      'convert',
+      'operator',
+      'sim',
+      'demo',
+    ])
+      expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    const failed = await promisify(execFile)(node, [join(root, 'bin/fractale.js'), 'agent', 'compile']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown agent "compile"') });
+  });
+});

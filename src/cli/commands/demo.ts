@@ -41,7 +41,7 @@ export interface DemoOptions {
 
 type Step = AgentStep & KubeObject;
 
-function demoModel(env: NodeJS.ProcessEnv): { model: LanguageModel; scripted: boolean } {
+export function demoModel(env: NodeJS.ProcessEnv): { model: LanguageModel; scripted: boolean } {
   if (env['GEMINI_API_KEY']) {
     try {
       return { model: createModel({ provider: 'gemini' }, { env }), scripted: false };
@@ -65,7 +65,7 @@ export function demoSummary(doc: ResultsDocument, steps: Step[], scripted: boole
     for (const failure of result.metadata.failures) {
       const message = (failure.message ?? '').replace(/^Attempt \d+ failed: /, '').split('\n')[0] ?? '';
       lines.push(
-        `    attempt ${failure.attempt} failed: ${failure.reason}${message ? ` (${message.length > 110 ? `${message.slice(0, 109)}…` : message})` : ''}`,
+        `    attempt ${failure.attempt} failed: ${failure.reason}${message ? ` (${message.length > 160 ? `${message.slice(0, 159)}…` : message})` : ''}`,
       );
     }
   }
@@ -83,14 +83,14 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
       ? `Model: scripted answers from demo/run-lammps.script.yaml, no model is called (set GEMINI_API_KEY to use Gemini)`
       : `Model: Gemini (${model.model}), because GEMINI_API_KEY is set; answers will differ from the scripted story`,
   );
-  println(
-    io.stdout,
-    `Cluster: simulated in this process (behaviors/default.yaml), time runs ${Math.round(1 / speed)}x faster`,
-  );
   let sim: SimCluster | undefined;
   let operator: Manager | undefined;
   try {
     sim = await startSimCluster({ speed });
+    println(
+      io.stdout,
+      `Cluster: simulated at ${sim.url} (behaviors/default.yaml), time runs ${Math.round(1 / speed)}x faster`,
+    );
     const conn = await connect({ kubeconfig: sim.kubeconfigPath }, io);
     const config = loadConfig(
       { registry: DEMO_REGISTRY, leaderElect: false, resyncSeconds: 0, logLevel: 'silent' },

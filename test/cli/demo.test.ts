@@ -1,0 +1,64 @@
+// `fractale demo` headless: the scripted LAMMPS story runs to the end, the summary tells it, the
+// results JSON is written, and nothing is left running.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { checkDockerfile, imageReference } from '../../src/agents/build/dockerfile.ts';
+import { DEMO_REGISTRY, DEMO_SCRIPT, demoModel } from '../../src/cli/commands/demo.ts';
+import { parseScript } from '../../src/llm/index.ts';
+import { fractale, tempDir, testIO } from './io.ts';
+
+const servers = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+
+describe('fractale demo', () => {
+  it('runs plans/run-lammps.yaml with the scripted model and stops everything', async () => {
+    const before = servers();
+    const results = tempDir();
+    const result = await fractale(['demo', '--results', results], testIO());
+    expect(result.code, result.stderr).toBe(0);
+    const out = result.stdout;
+    expect(out).toContain('Model: scripted answers from demo/run-lammps.script.yaml');
+    expect(out).toContain('Plan run-lammps: Succeeded (model answers were scripted)');
+    expect(out).toMatch(/ {2}build \(build\): Succeeded after 2 attempt\(s\), \d+s, \d+ tokens/);
+    expect(out).toMatch(/attempt 1 failed: BuildFailed \(.*server certificate verification failed/);
+    expect(out).toMatch(/ {2}run \(kubernetes-job\): Succeeded after 2 attempt\(s\), \d+s, \d+ tokens/);
+    expect(out).toMatch(/attempt 1 failed: \w+ \(.*ErrImageNeverPull/);
+    const file = /Results JSON: (\S+)/.exec(out)?.[1];
+    expect(file?.startsWith(results)).toBe(true);
+    const doc = JSON.parse(readFileSync(file!, 'utf8'));
+    expect(doc.steps[1].result).toContain('Total wall time');
+    expect(out).toContain('The simulated cluster is stopped');
+
+    // The API server is closed and no listening socket is left.
+    const url = /Cluster: simulated at (\S+)/.exec(out)?.[1];
+    await expect(fetch(`${url}/version`)).rejects.toThrow();
+    expect(servers()).toBe(before);
+  });
+
+  it('uses Gemini when GEMINI_API_KEY is set', () => {
+    const { model, scripted } = demoModel({ GEMINI_API_KEY: 'key' });
+    expect(scripted).toBe(false);
+    expect(model.provider).toBe('gemini');
+  });
+
+  it('ships a script whose Job runs the image the fixed Dockerfile builds', () => {
+    const text = readFileSync(DEMO_SCRIPT, 'utf8');
+    const script = parseScript(text);
+    const dockerfiles = script.responses
+      .filter((r) => r.agent === 'build')
+      .map((r) => /```dockerfile\n([\s\S]*?)```/.exec(r.text)![1]!);
+    expect(dockerfiles[0]).not.toContain('ca-certificates');
+    expect(dockerfiles[1]).toContain('ca-certificates');
+    const checked = checkDockerfile(dockerfiles[1]!) as { ok: boolean; dockerfile: string };
+    expect(checked.ok).toBe(true);
+    const image = imageReference(DEMO_REGISTRY, 'lammps', checked.dockerfile);
+    const jobs = script.responses
+      .filter((r) => r.agent === 'kubernetes-job')
+      .map((r) => parseAllDocuments(/```yaml\n([\s\S]*?)```/.exec(r.text)![1]!)[0]!.toJS());
+    const containers = jobs.map((j) => j.spec.template.spec.containers[0]);
+    expect(containers.map((c) => [c.image, c.imagePullPolicy])).toEqual([
+      [image, 'Never'],
+      [image, 'IfNotPresent'],
+    ]);
+  });
+});

@@ -14,7 +14,7 @@ import { ANNOTATIONS, LABELS } from '../api/names.ts';
 import { type ContextCache, cacheName } from '../cache/cache.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { attemptName, controllerReference, stepLabels } from '../kube/names.ts';
-import { RESOURCES, resourcePath } from '../kube/resources.ts';
+import { RESOURCES } from '../kube/resources.ts';
 import type { ConversationStore } from '../llm/history.ts';
 import { type Generation, isModelError, type LanguageModel } from '../llm/types.ts';
 import { debugPrompt } from '../prompts/debug.ts';
@@ -139,7 +139,9 @@ export class StepReconciler {
         return this.awaitHuman(pass);
       case 'Succeeded':
       case 'Failed':
-        return this.cleanupFinished(pass, driver);
+        // Finished: nothing runs; what cleanupAttempts kept stays for inspection. Forget stale tasks.
+        this.deps.tasks.clear(pass.key);
+        return;
     }
   }
 
@@ -282,7 +284,8 @@ export class StepReconciler {
       return;
     }
     const input = await this.attemptInput(step, attempt);
-    const accepted = driver.accept(artifactAsAnswer(driver, artifact), input);
+    // The stored artifact is the accepted text; the driver accepts it again as if the model had answered it.
+    const accepted = driver.accept(artifact, input);
     if (!accepted.ok) {
       await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
       return;
@@ -298,7 +301,7 @@ export class StepReconciler {
       trial: this.trialOf(driver),
       namespace: step.metadata.namespace!,
       name: input.objectName,
-      startedAt: Date.parse(lastAttemptStart(status) ?? status.startTime ?? iso(this.now())),
+      startedAt: Date.parse(status.attemptStartTime ?? status.startTime ?? iso(this.now())),
       now: this.now().getTime(),
       maxRuntimeSeconds: input.maxRuntimeSeconds,
       logBudgetTokens: this.deps.settings.logBudgetTokens,
@@ -467,7 +470,7 @@ export class StepReconciler {
     const attempt = status.attempt ?? 1;
     const history = status.history ?? [];
     if (history.some((h) => h.attempt === attempt)) return;
-    const started = lastAttemptStart(status) ?? status.startTime ?? iso(this.now());
+    const started = status.attemptStartTime ?? status.startTime ?? iso(this.now());
     const tokensSoFar = history.reduce((sum, h) => sum + (h.tokens ?? 0), 0);
     const callsSoFar = history.reduce((sum, h) => sum + (h.modelCalls ?? 0), 0);
     const entry: HistoryEntry = {
@@ -802,12 +805,6 @@ export class StepReconciler {
     }
   }
 
-  private async cleanupFinished(pass: Pass, driver: AgentDriver): Promise<void> {
-    // Finished steps keep what cleanupAttempts left; nothing is running to watch. Forget stale tasks.
-    this.deps.tasks.clear(pass.key);
-    void driver;
-  }
-
   private async clearAnswer(step: AgentStepObject): Promise<void> {
     if (!step.metadata.annotations?.[ANNOTATIONS.answer]) return;
     await this.deps.client.patch(RESOURCES.agentSteps, step.metadata.namespace, step.metadata.name!, {
@@ -853,16 +850,6 @@ function trialReason(trial: TrialKind): string {
   return trial === 'inline' || trial === 'validator' ? REASON.Validating : REASON.Deploying;
 }
 
-/** The stored artifact is the accepted text; agents accept it again as if the model had answered it. */
-function artifactAsAnswer(driver: AgentDriver, artifact: string): string {
-  void driver;
-  return artifact;
-}
-
-function lastAttemptStart(status: AgentStepStatus): string | undefined {
-  return status.attemptStartTime;
-}
-
 /** A model call as the seed records it (ask_gemini), one JSON line. */
 function callRecord(call: { id: string; agent: string; generation: Generation }, attempt: number): string {
   const { usage, latencyMs } = call.generation;
@@ -887,5 +874,3 @@ function logFields(step: AgentStepObject, status: AgentStepStatus) {
     agent: step.spec.agent,
   };
 }
-
-export { resourcePath };

@@ -11,6 +11,7 @@ import {
   prepareBuiltinUpdate,
   validateBuiltin,
 } from './server/builtins.ts';
+import { applyOwnership } from './server/managed-fields.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './server/patch.ts';
 import {
   applyDefaults,
@@ -136,7 +137,6 @@ const SERVER_SET_METADATA = [
   'deletionGracePeriodSeconds',
   'generation',
   'selfLink',
-  'managedFields',
 ];
 
 function deepFreeze<T>(value: T): T {
@@ -590,7 +590,11 @@ export class Store {
       if (oldMeta[key] === undefined) delete meta[key];
       else meta[key] = oldMeta[key] as never;
     }
-    delete meta.managedFields;
+    // Managed fields are kept unless the writer sets them (as server-side apply does).
+    if (!Array.isArray(meta.managedFields)) {
+      if (oldMeta.managedFields === undefined) delete meta.managedFields;
+      else meta.managedFields = oldMeta.managedFields;
+    }
     delete meta.selfLink;
     if (!meta.generateName) delete meta.generateName;
   }
@@ -634,6 +638,7 @@ export class Store {
         const applied = structuredClone(body) as KubeObject;
         applied.metadata = { ...(isRecord(applied.metadata) ? applied.metadata : {}), name };
         if (ns) applied.metadata.namespace = ns;
+        applyOwnership(applied, body, options.fieldManager ?? 'unknown', apiVersionOf(t), this.now());
         return this.create(resource, applied, options);
       }
       throw notFound(t, name);
@@ -652,10 +657,20 @@ export class Store {
           break;
         case 'apply':
           if (!isRecord(body)) throw badRequest('the applied configuration is not an object');
-          // Server-side apply without field ownership: the applied configuration is merged in.
+          // The applied configuration is merged in, then fields this manager applied before and
+          // no longer applies are removed.
           patched = t.crd
             ? mergePatch(structuredClone(old), body)
             : strategicMergePatch(structuredClone(old), body, t.kind);
+          if (options.subresource !== 'status') {
+            applyOwnership(
+              patched as KubeObject,
+              body,
+              options.fieldManager ?? 'unknown',
+              apiVersionOf(t),
+              this.now(),
+            );
+          }
           break;
       }
     } catch (err) {

@@ -458,6 +458,19 @@ spec:
     expect((store.get(PLANS, 'default', 'ssa')!['spec'] as { description: string }).description).toBe(
       'Build one image, then run it.',
     );
+    // Fields the manager applied before and no longer applies go.
+    const without = writeFixture(
+      'ssa.yaml',
+      fixturePlan
+        .replace('name: fixture', 'name: ssa')
+        .replace('  description: Build an image, then run it.\n', ''),
+    );
+    expect((await kubectl('apply', '--server-side', '-f', without)).stdout).toBe(
+      'agentplan.fractale.dev/ssa serverside-applied\n',
+    );
+    const spec = store.get(PLANS, 'default', 'ssa')!['spec'] as Record<string, unknown>;
+    expect(spec['description']).toBeUndefined();
+    expect(spec['steps']).toHaveLength(2);
   });
 
   it('waits for a condition and for a finalizer to go on delete', async () => {

@@ -437,6 +437,37 @@ describe('patches', () => {
     ).toBe(422);
   });
 
+  it('removes, on the next apply, the fields a manager applied before and no longer applies', () => {
+    const config = (data: Record<string, string>, labels?: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'owned', ...(labels ? { labels } : {}) },
+      data,
+    });
+    store.patch('v1/configmaps', 'default', 'owned', 'apply', config({ a: '1', b: '2' }, { team: 'x' }), {
+      fieldManager: 'tool',
+    });
+    // Another writer's field survives the tool's next apply.
+    store.patch('v1/configmaps', 'default', 'owned', 'merge', { data: { c: '3' } });
+    const second = store.patch('v1/configmaps', 'default', 'owned', 'apply', config({ a: '1' }), {
+      fieldManager: 'tool',
+    });
+    expect(second['data']).toEqual({ a: '1', c: '3' });
+    expect(second.metadata.labels).toBeUndefined();
+    expect(second.metadata.managedFields).toEqual([
+      expect.objectContaining({
+        manager: 'tool',
+        operation: 'Apply',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:data': { 'f:a': {} } },
+      }),
+    ]);
+    const again = store.patch('v1/configmaps', 'default', 'owned', 'apply', config({ a: '1' }), {
+      fieldManager: 'tool',
+    });
+    expect(again.metadata.resourceVersion).toBe(second.metadata.resourceVersion);
+  });
+
   it('creates the object when server-side apply finds none', () => {
     const applied = store.patch('v1/configmaps', 'default', 'applied', 'apply', {
       apiVersion: 'v1',

@@ -234,16 +234,19 @@ export class Store {
     return String(this.rv);
   }
 
+  /** The store clock's time as object timestamps are written (RFC 3339, seconds). */
   now(): string {
     return this.clock()
       .toISOString()
       .replace(/\.\d{3}Z$/, 'Z');
   }
 
+  /** Every resource type the store serves now (built-ins plus established CRDs). */
   resources(): ResourceType[] {
     return [...this.types.values()];
   }
 
+  /** Finds a type by plural, singular, short name or kind (case-insensitive), optionally in one group. */
   resolve(nameOrKind: string, group?: string): ResourceType | undefined {
     const n = nameOrKind.toLowerCase();
     const candidates = this.resources().filter((t) => group === undefined || t.group === group);

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import type { CommandContext } from './command.ts';
 import { registerAgent } from './commands/agent.ts';
 import { registerAsk } from './commands/ask.ts';
-import { registerDemo } from './commands/demo.ts';
+import { registerDemo } from './commands/demo-command.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerOperator, registerSim } from './commands/operator.ts';
 import { UserError } from './errors.ts';

@@ -5,7 +5,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
 import type { AgentStep } from '../../api/index.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
@@ -129,16 +128,4 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
     await operator?.stop(1000);
     await sim?.stop();
   }
-}
-
-export function registerDemo(program: Command, ctx: CommandContext): void {
-  program
-    .command('demo')
-    .description(
-      'Run plans/run-lammps.yaml on a simulated cluster (scripted model unless GEMINI_API_KEY is set)',
-    )
-    .option('--keep', 'keep the simulated cluster running after the plan, until Ctrl-C, for kubectl')
-    .option('--results <dir>', 'where to write the results JSON (default: a temporary folder)')
-    .option('--speed <factor>', 'multiplies simulated durations', (v) => Number(v))
-    .action((options: DemoOptions) => runDemo(options, ctx));
 }

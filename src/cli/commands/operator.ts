@@ -1,10 +1,7 @@
 // `fractale operator`: the operator out of cluster, against the current kubeconfig, until SIGINT or
 // SIGTERM. `fractale sim`: the simulated cluster in the foreground.
 import type { Command } from 'commander';
-import { createOperator } from '../../operator/index.ts';
 import { ConfigError, ENV, loadConfig } from '../../runtime/config.ts';
-import { createLogger } from '../../runtime/logger.ts';
-import { runSimCommand } from '../../sim/cli.ts';
 import type { CommandContext } from '../command.ts';
 import { UserError } from '../errors.ts';
 import { aborted, println } from '../io.ts';
@@ -62,6 +59,9 @@ export function registerOperator(program: Command, ctx: CommandContext): void {
       throw error;
     }
     const conn = await connect({ ...(kubeconfig ? { kubeconfig } : {}) }, io);
+    // Loaded here, so that the other commands start without the operator's modules.
+    const { createOperator } = await import('../../operator/index.ts');
+    const { createLogger } = await import('../../runtime/logger.ts');
     // Logs go to stderr: pretty on a terminal, JSON lines otherwise.
     const logger = io.stderr.isTTY
       ? createLogger({ level: config.logLevel, pretty: true })
@@ -103,6 +103,7 @@ export function registerSim(program: Command, ctx: CommandContext): void {
         speed?: number;
       }) => {
         const { io } = ctx;
+        const { runSimCommand } = await import('../../sim/cli.ts');
         await runSimCommand({
           ...options,
           print: (line) => println(io.stdout, line),

@@ -1,0 +1,19 @@
+// `fractale demo` on the command line; the demo itself (sim, operator, model) loads only when it runs.
+import type { Command } from 'commander';
+import type { CommandContext } from '../command.ts';
+import type { DemoOptions } from './demo.ts';
+
+export function registerDemo(program: Command, ctx: CommandContext): void {
+  program
+    .command('demo')
+    .description(
+      'Run plans/run-lammps.yaml on a simulated cluster (scripted model unless GEMINI_API_KEY is set)',
+    )
+    .option('--keep', 'keep the simulated cluster running after the plan, until Ctrl-C, for kubectl')
+    .option('--results <dir>', 'where to write the results JSON (default: a temporary folder)')
+    .option('--speed <factor>', 'multiplies simulated durations', (v) => Number(v))
+    .action(async (options: DemoOptions) => {
+      const { runDemo } = await import('./demo.ts');
+      await runDemo(options, ctx);
+    });
+}

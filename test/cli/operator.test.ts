@@ -1,0 +1,91 @@
+// `fractale operator` and `fractale sim` as commands: started, used by other commands, stopped by Ctrl-C.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SimCluster, startSimCluster } from '../../src/sim/index.ts';
+import { eventually } from '../helpers/kubeconfig.ts';
+import { fractale, tempDir, testIO } from './io.ts';
+
+const DOCKERFILE =
+  'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y ca-certificates git cmake g++ make\nRUN git clone https://github.com/lammps/lammps.git /opt/lammps && cd /opt/lammps && cmake cmake && make install';
+
+let sim: SimCluster | undefined;
+afterEach(async () => {
+  await sim?.stop();
+  sim = undefined;
+});
+
+describe('fractale operator', () => {
+  it('runs the operator against the kubeconfig until Ctrl-C', async () => {
+    sim = await startSimCluster({ speed: 0.005 });
+    const dir = tempDir();
+    const script = join(dir, 'script.yaml');
+    writeFileSync(
+      script,
+      `responses:\n  - agent: build\n    text: |\n      \`\`\`dockerfile\n${DOCKERFILE.split('\n')
+        .map((l) => `      ${l}`)
+        .join('\n')}\n      \`\`\`\n`,
+    );
+    const operatorIO = testIO();
+    const operator = fractale(
+      [
+        'operator',
+        '--kubeconfig',
+        sim.kubeconfigPath,
+        '--provider',
+        'scripted',
+        '--script',
+        script,
+        '--leader-elect',
+        'false',
+        '--metrics-port',
+        '0',
+        '--health-port',
+        '0',
+        '--registry',
+        'registry.fractale.test:5000',
+      ],
+      operatorIO,
+    );
+    await eventually(() => operatorIO.err.join('').includes('fractale operator running against'), 10_000);
+
+    const build = await fractale(
+      ['agent', 'build', 'lammps', '--outfile', 'Dockerfile', '--kubeconfig', sim.kubeconfigPath],
+      testIO({ cwd: dir }),
+    );
+    expect(build.code, build.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).toContain('ca-certificates');
+
+    operatorIO.interrupt();
+    const stopped = await operator;
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain('Stopping the operator');
+    // Its logs are JSON lines on stderr.
+    const logs = stopped.stderr.split('\n').filter((l) => l.startsWith('{'));
+    expect(logs.length).toBeGreaterThan(0);
+    expect(() => logs.map((l) => JSON.parse(l))).not.toThrow();
+  });
+
+  it('names the flag and the variable of a wrong setting', async () => {
+    const result = await fractale(['operator', '--concurrency', '0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--concurrency (FRACTALE_CONCURRENCY)');
+  });
+});
+
+describe('fractale sim', () => {
+  it('serves a cluster the other commands use, until Ctrl-C', async () => {
+    const kubeconfig = join(tempDir(), 'kubeconfig');
+    const simIO = testIO();
+    const running = fractale(['sim', '--kubeconfig-out', kubeconfig], simIO);
+    await eventually(() => simIO.out.join('').includes('Press Ctrl+C to stop.'), 10_000);
+    expect(simIO.out.join('')).toContain(`export KUBECONFIG=${kubeconfig}`);
+    const listed = await fractale(['get', 'plans', '--kubeconfig', kubeconfig]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stderr).toBe('No AgentPlans in namespace default\n');
+    simIO.interrupt();
+    const stopped = await running;
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toContain('Simulated cluster stopped');
+  });
+});

@@ -3,8 +3,17 @@
  * handler reads it and follows it until the container ends.
  */
 
+/** A line of a container's log and when its first character was written. */
+export interface LogLine {
+  time: Date;
+  text: string;
+}
+
 interface ContainerLog {
   text: string;
+  /** The text split in lines (the last one may still be open), for timestamps and sinceSeconds. */
+  lines: LogLine[];
+  lastLineOpen: boolean;
   started: boolean;
   ended: boolean;
   followers: Set<{ onData: (chunk: string) => void; onEnd: () => void }>;
@@ -12,6 +21,11 @@ interface ContainerLog {
 
 export class LogStore {
   private readonly logs = new Map<string, ContainerLog>();
+  private readonly clock: () => Date;
+
+  constructor(options: { clock?: () => Date } = {}) {
+    this.clock = options.clock ?? (() => new Date());
+  }
 
   private key(namespace: string, pod: string, container: string): string {
     return `${namespace}/${pod}/${container}`;
@@ -21,7 +35,7 @@ export class LogStore {
     const key = this.key(namespace, pod, container);
     let log = this.logs.get(key);
     if (!log) {
-      log = { text: '', started: false, ended: false, followers: new Set() };
+      log = { text: '', lines: [], lastLineOpen: false, started: false, ended: false, followers: new Set() };
       this.logs.set(key, log);
     }
     return log;
@@ -33,6 +47,14 @@ export class LogStore {
     log.started = true;
     log.ended = false;
     log.text += text;
+    const time = this.clock();
+    const pieces = text.split('\n');
+    pieces.forEach((piece, i) => {
+      const last = log.lines[log.lines.length - 1];
+      if (i === 0 && last && log.lastLineOpen) last.text += piece;
+      else if (i < pieces.length - 1 || piece !== '') log.lines.push({ time, text: piece });
+    });
+    log.lastLineOpen = !text.endsWith('\n') && (log.lastLineOpen || text !== '');
     for (const f of [...log.followers]) f.onData(text);
   }
 
@@ -47,6 +69,16 @@ export class LogStore {
 
   read(namespace: string, pod: string, container: string): string {
     return this.logs.get(this.key(namespace, pod, container))?.text ?? '';
+  }
+
+  /** The log clock's time (sinceSeconds counts back from it). */
+  now(): Date {
+    return this.clock();
+  }
+
+  /** The log's lines with the time each was written (a last line without newline included). */
+  lines(namespace: string, pod: string, container: string): LogLine[] {
+    return [...(this.logs.get(this.key(namespace, pod, container))?.lines ?? [])];
   }
 
   /** Whether the container has written anything or ended (so it has started). */

@@ -283,6 +283,10 @@ spec:
     expect((await kubectl('logs', 'runner')).stdout).toBe('line 1\nline 2\nline 3\n');
     expect((await kubectl('logs', 'runner', '--tail=1')).stdout).toBe('line 3\n');
     expect((await kubectl('logs', 'runner', '--limit-bytes=4')).stdout).toBe('line');
+    expect((await kubectl('logs', 'runner', '--tail=1', '--timestamps')).stdout).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line 3\n$/,
+    );
+    expect((await kubectl('logs', 'runner', '--since=1h')).stdout).toBe('line 1\nline 2\nline 3\n');
     const follow = start(['logs', '-f', 'runner']);
     await outputMatches(follow, /line 3\n$/);
     logs.append('default', 'runner', 'main', 'line 4\n');

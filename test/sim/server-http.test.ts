@@ -378,6 +378,45 @@ describe('ages', () => {
   });
 });
 
+describe('pod logs over HTTP', () => {
+  it('serves sinceSeconds, timestamps, tailLines and limitBytes from the log clock', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const logs = new LogStore({ clock: () => new Date(now) });
+    const logServer = await startApiServer({ store, logs, port: 0 });
+    try {
+      store.create('v1/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'logger' },
+        spec: { containers: [{ name: 'main', image: 'busybox' }] },
+      });
+      logs.append('default', 'logger', 'main', 'old 1\nold 2\n');
+      now += 2 * 3600 * 1000;
+      logs.append('default', 'logger', 'main', 'new 1\nnew ');
+      logs.append('default', 'logger', 'main', '2');
+      const get = async (query: string) =>
+        (
+          await fetch(`${logServer.url}/api/v1/namespaces/default/pods/logger/log?container=main&${query}`)
+        ).text();
+      expect(await get('')).toBe('old 1\nold 2\nnew 1\nnew 2');
+      expect(await get('sinceSeconds=3600')).toBe('new 1\nnew 2');
+      expect(await get('tailLines=2&timestamps=true')).toBe(
+        '2026-01-01T02:00:00.000000000Z new 1\n2026-01-01T02:00:00.000000000Z new 2',
+      );
+      expect(await get('limitBytes=8')).toBe('old 1\nol');
+      const waiting = await fetch(
+        `${logServer.url}/api/v1/namespaces/default/pods/logger/log?container=side`,
+      );
+      expect(await waiting.json()).toMatchObject({
+        code: 400,
+        message: 'container side is not valid for pod logger',
+      });
+    } finally {
+      await logServer.close();
+    }
+  });
+});
+
 describe('watch over HTTP', () => {
   it('streams events from a resourceVersion, with bookmarks when allowed', async () => {
     const start = store.resourceVersion();

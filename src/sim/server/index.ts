@@ -165,6 +165,11 @@ interface Route {
   subresource: string | undefined;
 }
 
+/** Log timestamps as the kubelet writes them: RFC 3339 with nanoseconds. */
+function rfc3339Nano(time: Date): string {
+  return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
 /** Kinds whose REST strategy allows PUT to create a missing object (AllowCreateOnUpdate). */
 const CREATE_ON_UPDATE = new Set(['Lease', 'Event']);
 
@@ -565,15 +570,35 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
         throw badRequest(`container "${container}" in pod "${podName}" is waiting to start: ${reason}`);
       }
     }
-    let text = logs.read(namespace, podName, container);
+    const timestamps = q.get('timestamps') === 'true';
+    const since = Number(q.get('sinceSeconds') ?? '');
     const tail = q.get('tailLines');
-    if (tail !== null && tail !== '' && Number(tail) >= 0) {
-      const lines = text.split('\n');
-      const trailing = text.endsWith('\n');
-      if (trailing) lines.pop();
-      const kept = Number(tail) === 0 ? [] : lines.slice(-Number(tail));
-      text = kept.length === 0 ? '' : `${kept.join('\n')}${trailing ? '\n' : ''}`;
+    let lines = logs.lines(namespace, podName, container);
+    if (Number.isFinite(since) && since > 0) {
+      const from = logs.now().getTime() - since * 1000;
+      lines = lines.filter((l) => l.time.getTime() >= from);
     }
+    if (tail !== null && tail !== '' && Number(tail) >= 0)
+      lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail));
+    const full = logs.read(namespace, podName, container);
+    // The last line written without a newline yet is sent as it is.
+    const openLine = full !== '' && !full.endsWith('\n') ? logs.lines(namespace, podName, container).at(-1) : undefined;
+    const text = lines
+      .map((l) => `${timestamps ? `${rfc3339Nano(l.time)} ` : ''}${l.text}${l === openLine ? '' : '\n'}`)
+      .join('');
+    // Followed output is stamped line by line as it comes.
+    let atLineStart = text === '' || text.endsWith('\n');
+    const stamp = (chunk: string): string => {
+      if (!timestamps) return chunk;
+      const time = `${rfc3339Nano(logs.now())} `;
+      let out = '';
+      for (const ch of chunk) {
+        if (atLineStart) out += time;
+        out += ch;
+        atLineStart = ch === '\n';
+      }
+      return out;
+    };
     let budget = q.get('limitBytes') ? Number(q.get('limitBytes')) : Number.POSITIVE_INFINITY;
     const take = (chunk: string): string => {
       if (budget === Number.POSITIVE_INFINITY) return chunk;
@@ -606,7 +631,7 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       container,
       (chunk) => {
         if (res.writableEnded) return;
-        res.write(take(chunk));
+        res.write(take(stamp(chunk)));
         if (budget <= 0) finish();
       },
       finish,

@@ -582,7 +582,8 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail));
     const full = logs.read(namespace, podName, container);
     // The last line written without a newline yet is sent as it is.
-    const openLine = full !== '' && !full.endsWith('\n') ? logs.lines(namespace, podName, container).at(-1) : undefined;
+    const openLine =
+      full !== '' && !full.endsWith('\n') ? logs.lines(namespace, podName, container).at(-1) : undefined;
     const text = lines
       .map((l) => `${timestamps ? `${rfc3339Nano(l.time)} ` : ''}${l.text}${l === openLine ? '' : '\n'}`)
       .join('');

@@ -8,7 +8,7 @@ import { Informer } from '../runtime/informer.ts';
 import { UserError } from './errors.ts';
 import { aborted, type CliIO } from './io.ts';
 import type { Connection } from './kube.ts';
-import { createView, type StepRow, stepRow } from './view.ts';
+import { createView, type LiveView, type StepRow, stepRow } from './view.ts';
 
 type Step = AgentStep & KubeObject;
 type Plan = AgentPlan & KubeObject;
@@ -55,6 +55,25 @@ async function race<T>(
   }
 }
 
+/** Prints a step's new debug advice (or question for a person) once, as it arrives. */
+export function adviceNotes(view: LiveView) {
+  const seen = new Map<string, string>();
+  return (step: Step) => {
+    const name = step.metadata.name ?? '';
+    const status = step.status ?? {};
+    const text = status.phase === 'AwaitingHuman' ? status.question : status.advice;
+    if (!text || seen.get(name) === text) return;
+    seen.set(name, text);
+    const flat = text.replace(/\s+/g, ' ').trim();
+    const shown = flat.length > 240 ? `${flat.slice(0, 239)}…` : flat;
+    view.note(
+      status.phase === 'AwaitingHuman'
+        ? `${name} asks: ${shown}\n  answer with: fractale answer ${name} "<text>"`
+        : `${name} debug advice: ${shown}`,
+    );
+  };
+}
+
 /** Follows one AgentStep until it succeeds or fails, showing it live on stdout. */
 export async function followStep(conn: Connection, name: string, io: CliIO): Promise<FollowOutcome<Step>> {
   const steps = new Informer<Step>(conn.kubeConfig, {
@@ -62,6 +81,7 @@ export async function followStep(conn: Connection, name: string, io: CliIO): Pro
     namespace: conn.namespace,
   });
   const view = createView(io.stdout, io.now);
+  const note = adviceNotes(view);
   try {
     return await race<Step>(io, [steps], (finish, fail) => {
       const watchdog = operatorWatchdog('AgentStep', name, io, fail);
@@ -73,6 +93,7 @@ export async function followStep(conn: Connection, name: string, io: CliIO): Pro
           return;
         }
         if (step.status?.phase) watchdog.clear();
+        note(step);
         view.update([stepRow(step)]);
         if (TERMINAL.includes(step.status?.phase ?? '')) {
           watchdog.clear();
@@ -121,6 +142,7 @@ export async function followPlan(conn: Connection, name: string, io: CliIO): Pro
     namespace: conn.namespace,
   });
   const view = createView(io.stdout, io.now);
+  const note = adviceNotes(view);
   let lastPlanMessage = '';
   try {
     return await race<Plan>(io, [plans, steps], (finish, fail) => {
@@ -150,7 +172,9 @@ export async function followPlan(conn: Connection, name: string, io: CliIO): Pro
         redraw();
       });
       steps.on((_event, step) => {
-        if (step.spec.planRef?.name === name) redraw();
+        if (step.spec.planRef?.name !== name) return;
+        note(step);
+        redraw();
       });
     });
   } finally {

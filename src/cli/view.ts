@@ -52,18 +52,58 @@ const oneLine = (text: string | undefined, max: number) => {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 };
 
-/** A step as one line: name, agent, phase, attempt, elapsed time, tokens (and the message when asked). */
-export function formatRow(row: StepRow, now: Date, widths: { name: number; message?: number }): string {
+export interface Widths {
+  name: number;
+  agent: number;
+  phase: number;
+  attempt: number;
+  tokens: number;
+  /** Room for the message; none when absent. */
+  message?: number;
+  /** Between columns (default two spaces; one on a narrow terminal). */
+  separator?: string;
+}
+
+const tokensText = (row: StepRow) => `${row.tokens} tokens`;
+
+/** Column widths that fit these rows (so a narrow terminal still shows every column). */
+export function columnWidths(rows: StepRow[]): Omit<Widths, 'message'> {
+  const widest = (cells: string[], min: number) => Math.max(min, ...cells.map((c) => c.length));
+  return {
+    name: widest(
+      rows.map((r) => r.name),
+      12,
+    ),
+    agent: widest(
+      rows.map((r) => r.agent),
+      5,
+    ),
+    phase: widest(
+      rows.map((r) => r.phase),
+      10,
+    ),
+    attempt: widest(rows.map(attemptText), 12),
+    tokens: widest(rows.map(tokensText), 8),
+  };
+}
+
+/** The width of a row without its message. */
+export const rowWidth = (w: Omit<Widths, 'message'>) =>
+  w.name + w.agent + w.phase + w.attempt + 6 + w.tokens + 10;
+
+/** A step as one line: name, agent, phase, attempt, elapsed time, tokens (and the message when room is given). */
+export function formatRow(row: StepRow, now: Date, widths: Widths): string {
   const cells = [
     row.name.padEnd(widths.name),
-    row.agent.padEnd(14),
-    row.phase.padEnd(13),
-    attemptText(row).padEnd(13),
+    row.agent.padEnd(widths.agent),
+    row.phase.padEnd(widths.phase),
+    attemptText(row).padEnd(widths.attempt),
     formatDuration(elapsedSeconds(row.startTime, row.completionTime, now)).padStart(6),
-    `${row.tokens} tokens`.padStart(13),
+    tokensText(row).padStart(widths.tokens),
   ];
-  const line = cells.join('  ');
-  return widths.message && row.message ? `${line}  ${oneLine(row.message, widths.message)}` : line;
+  const separator = widths.separator ?? '  ';
+  const line = cells.join(separator);
+  return widths.message && row.message ? `${line}${separator}${oneLine(row.message, widths.message)}` : line;
 }
 
 export interface LiveView {
@@ -89,13 +129,21 @@ class PlainView implements LiveView {
     this.now = now;
   }
   update(rows: StepRow[]): void {
-    const width = Math.max(12, ...rows.map((r) => r.name.length));
+    // Fixed minimums keep successive lines aligned as new steps appear.
+    const fit = columnWidths(rows);
+    const widths = {
+      ...fit,
+      agent: Math.max(14, fit.agent),
+      phase: Math.max(13, fit.phase),
+      attempt: Math.max(13, fit.attempt),
+      tokens: Math.max(13, fit.tokens),
+    };
     for (const row of rows) {
       // Elapsed time and tokens move all the time; a line is printed when the state changes.
       const key = `${row.phase}|${row.attempt}|${row.message ?? ''}`;
       if (this.last.get(row.name) === key) continue;
       this.last.set(row.name, key);
-      this.stream.write(`${formatRow(row, this.now(), { name: width, message: 160 })}\n`);
+      this.stream.write(`${formatRow(row, this.now(), { ...widths, message: 160 })}\n`);
     }
   }
   note(line: string): void {
@@ -136,11 +184,11 @@ class TerminalView implements LiveView {
   }
   private draw(): void {
     this.erase();
-    const columns = this.stream.columns ?? 120;
-    const width = Math.max(12, ...this.rows.map((r) => r.name.length));
-    const base = width + 14 + 13 + 13 + 6 + 13 + 10 + 2;
+    const columns = this.stream.columns || 120;
+    const widths = columnWidths(this.rows);
+    const room = columns - rowWidth(widths) - 3;
     const lines = this.rows.map((row) =>
-      formatRow(row, this.now(), { name: width, message: Math.max(0, columns - base - 1) }).slice(
+      formatRow(row, this.now(), { ...widths, ...(room > 10 ? { message: room } : {}) }).slice(
         0,
         columns - 1,
       ),

@@ -109,6 +109,11 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
     const file = writeResultsFile(dir, doc, io.now());
     println(io.stdout, '');
     for (const line of demoSummary(doc, items, scripted)) println(io.stdout, line);
+    const log = doc.steps.at(-1)?.result?.trimEnd();
+    if (log) {
+      println(io.stdout, 'The end of the LAMMPS log:');
+      for (const line of log.split('\n').slice(-4)) println(io.stdout, `  ${line}`);
+    }
     println(io.stdout, `Results JSON: ${file}`);
     if (done.status?.phase !== 'Succeeded') ctx.exit(EXIT.failed);
     if (options.keep) {

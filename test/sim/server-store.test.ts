@@ -416,6 +416,28 @@ describe('patches', () => {
     ]);
   });
 
+  it('honours $retainKeys, $deleteFromPrimitiveList and $patch: replace in strategic merge patches', () => {
+    store.create(
+      'v1/pods',
+      pod(
+        'd',
+        { finalizers: ['a/x', 'b/y'] },
+        { volumes: [{ name: 'v', emptyDir: {} }], nodeSelector: { a: '1', b: '2' } },
+      ),
+    );
+    const patched = store.patch('v1/pods', 'default', 'd', 'strategic', {
+      metadata: { '$deleteFromPrimitiveList/finalizers': ['a/x'] },
+      spec: {
+        volumes: [{ name: 'v', $retainKeys: ['name', 'configMap'], configMap: { name: 'cm' } }],
+        nodeSelector: { $patch: 'replace', c: '3' },
+      },
+    });
+    expect(patched.metadata.finalizers).toEqual(['b/y']);
+    const spec = patched['spec'] as { volumes: unknown[]; nodeSelector: unknown };
+    expect(spec.volumes).toEqual([{ name: 'v', configMap: { name: 'cm' } }]);
+    expect(spec.nodeSelector).toEqual({ c: '3' });
+  });
+
   it('applies JSON patch and merge patch, and refuses strategic merge on custom resources with 415', () => {
     store.create(PLANS, plan('p', { steps: [{ name: 'a', agent: 'build' }] }));
     const jp = store.patch(PLANS, 'default', 'p', 'json', [

@@ -306,6 +306,29 @@ describe('deletion over HTTP', () => {
   });
 });
 
+describe('collections and dry runs', () => {
+  it('deletes a collection by label selector, and stores nothing on dryRun=All', async () => {
+    const cm = (name: string, labels: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, labels },
+    });
+    await call('POST', '/api/v1/namespaces/default/configmaps', cm('dc1', { batch: 'one' }));
+    await call('POST', '/api/v1/namespaces/default/configmaps', cm('dc2', { batch: 'one' }));
+    await call('POST', '/api/v1/namespaces/default/configmaps', cm('dc3', { batch: 'two' }));
+    const deleted = await call('DELETE', '/api/v1/namespaces/default/configmaps?labelSelector=batch%3Done');
+    expect(deleted.json['kind']).toBe('ConfigMapList');
+    expect((deleted.json['items'] as { metadata: { name: string } }[]).map((i) => i.metadata.name)).toEqual([
+      'dc1',
+      'dc2',
+    ]);
+    expect(store.get('v1/configmaps', 'default', 'dc3')).toBeDefined();
+    const dry = await call('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', cm('dry', {}));
+    expect(dry.status).toBe(201);
+    expect(store.get('v1/configmaps', 'default', 'dry')).toBeUndefined();
+  });
+});
+
 describe('tables', () => {
   it('prints built-in columns with humanized ages', async () => {
     await call('POST', '/api/v1/namespaces/default/configmaps', {

@@ -157,6 +157,7 @@ describe('fractale agent --plan', () => {
       join(plans, 'seed/run-lammps.yaml'),
       '--results',
       results,
+      '--incremental',
       ...kc(),
     ]);
     expect(result.code, result.stderr).toBe(0);
@@ -172,6 +173,8 @@ describe('fractale agent --plan', () => {
       ['kubernetes-job', 1, 'Succeeded'],
     ]);
     expect(doc.steps[1]!.result).toContain('Total wall time');
+    // --incremental keeps every attempt's artifact.
+    expect(doc.steps[0]!.metadata.assets.attempts?.[0]?.artifact).toContain('ca-certificates');
     expect(Object.keys(doc.manager)).toEqual(expect.arrayContaining(['times', 'recovery']));
     // The view listed both steps of the plan as they went.
     expect(result.stdout).toMatch(/build-and-deploy-lammps-build\s+build\s+Succeeded/);

@@ -123,6 +123,7 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
       println(io.stdout, '  kubectl describe agentstep run-lammps-build');
       println(io.stdout, '  fractale logs run-lammps-run');
       await aborted(io.signal);
+      println(io.stdout, 'Stopping the operator and the simulated cluster');
     } else {
       println(
         io.stdout,

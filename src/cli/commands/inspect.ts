@@ -1,4 +1,5 @@
 // Looking at what is in the cluster: `fractale get`, `logs`, `answer` and `results`.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AgentPlan, AgentStep } from '../../api/index.ts';
 import { ANNOTATIONS } from '../../api/index.ts';
@@ -168,7 +169,6 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
       );
     const doc = await planResults(conn.client, plan);
     if (options.output) {
-      const { resolve } = await import('node:path');
       println(io.stdout, writeResultsFile(resolve(io.cwd, options.output), doc, io.now()));
     } else {
       println(io.stdout, JSON.stringify(doc, null, 2));

@@ -50,14 +50,11 @@ const rendered = parseManifests(
 const crds = rendered.filter((o) => o.kind === 'CustomResourceDefinition');
 const operatorObjects = rendered.filter((o) => o.kind !== 'CustomResourceDefinition');
 
-// The simulated API server serves a subset of Kubernetes; a fresh Store tells which kinds, before any
-// cluster starts, so the tests below can name what they cover.
+// The simulated API server serves a subset of Kubernetes; a fresh Store tells which kinds.
 const probe = new Store();
 const served = (object: Manifest) =>
   probe.resolve(object.kind, object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '') !==
   undefined;
-const applicable = operatorObjects.filter(served);
-const unserved = operatorObjects.filter((o) => !served(o));
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'fractale-sim-apply-'));
@@ -100,21 +97,23 @@ describe('the chart applied with kubectl to the simulated cluster', () => {
     expect(back.items.map(key).sort()).toEqual(objects.map(key).sort());
   }
 
-  it('creates the operator objects of the kinds it serves, and a second apply changes nothing', async () => {
+  it('creates every operator object (Deployment, RBAC, Service, ...), and a second apply changes nothing', async () => {
+    expect(operatorObjects.filter((o) => !served(o)).map((o) => o.kind)).toEqual([]);
     await kubectl('create', 'namespace', NS);
-    expect(applicable.map((o) => o.kind)).toEqual(
-      expect.arrayContaining(['ServiceAccount', 'Service', 'Secret']),
+    expect(operatorObjects.map((o) => o.kind)).toEqual(
+      expect.arrayContaining([
+        'Deployment',
+        'ServiceAccount',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'Secret',
+      ]),
     );
-    await applyTwice('operator-served.yaml', applicable);
+    await applyTwice('operator.yaml', operatorObjects);
   });
-
-  // Runs once the simulated cluster serves Deployments and RBAC (apps/v1, rbac.authorization.k8s.io/v1).
-  it.skipIf(unserved.length > 0)(
-    `creates the rest too (${[...new Set(unserved.map((o) => o.kind))].join(', ') || 'nothing left'})`,
-    async () => {
-      await applyTwice('operator-rest.yaml', unserved);
-    },
-  );
 
   it('accepts the sample plans of config/samples against the CRDs from the chart', async () => {
     const { stdout } = await kubectl('apply', '-n', 'default', '-k', join(root, 'config', 'samples'));

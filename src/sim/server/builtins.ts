@@ -360,6 +360,95 @@ const BUILTINS: Builtin[] = [
       }),
     }),
   },
+  // Kinds an installation applies (the Helm chart, config/): stored and served, with no controller
+  // acting on them; the simulated cluster runs the operator in-process instead of from a Deployment.
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'deployments',
+    singular: 'deployment',
+    kind: 'Deployment',
+    listKind: 'DeploymentList',
+    namespaced: true,
+    shortNames: ['deploy'],
+    categories: ['all'],
+    subresources: ['status'],
+    generation: true,
+    schema: root('Deployment', 'Deployment enables declarative updates for Pods and ReplicaSets.', {
+      spec: obj('Specification of the desired behavior of the Deployment.', {
+        replicas: int('Number of desired pods.'),
+        selector: obj('Label selector for pods.'),
+        template: podTemplate,
+        strategy: obj('The deployment strategy to use to replace existing pods with new ones.'),
+      }),
+      status: obj('Most recently observed status of the Deployment.'),
+    }),
+  },
+  ...(
+    [
+      ['roles', 'role', 'Role', true, 'Role is a namespaced, logical grouping of PolicyRules.'],
+      [
+        'rolebindings',
+        'rolebinding',
+        'RoleBinding',
+        true,
+        'RoleBinding grants the permissions of a Role to subjects.',
+      ],
+      [
+        'clusterroles',
+        'clusterrole',
+        'ClusterRole',
+        false,
+        'ClusterRole is a cluster level, logical grouping of PolicyRules.',
+      ],
+      [
+        'clusterrolebindings',
+        'clusterrolebinding',
+        'ClusterRoleBinding',
+        false,
+        'ClusterRoleBinding grants the permissions of a ClusterRole to subjects.',
+      ],
+    ] as const
+  ).map(
+    ([plural, singular, kind, namespaced, description]): Builtin => ({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural,
+      singular,
+      kind,
+      listKind: `${kind}List`,
+      namespaced,
+      shortNames: [],
+      categories: [],
+      subresources: [],
+      schema: root(kind, description, {
+        rules: { type: 'array', description: 'The PolicyRules of this role.', items: obj('PolicyRule.') },
+        roleRef: obj('The role the binding grants.'),
+        subjects: { type: 'array', description: 'The subjects the role applies to.', items: obj('Subject.') },
+      }),
+    }),
+  ),
+  {
+    group: 'policy',
+    version: 'v1',
+    plural: 'poddisruptionbudgets',
+    singular: 'poddisruptionbudget',
+    kind: 'PodDisruptionBudget',
+    listKind: 'PodDisruptionBudgetList',
+    namespaced: true,
+    shortNames: ['pdb'],
+    categories: [],
+    subresources: ['status'],
+    generation: true,
+    schema: root('PodDisruptionBudget', 'PodDisruptionBudget limits the pods of a collection down at once.', {
+      spec: obj('Specification of the desired behavior of the PodDisruptionBudget.', {
+        minAvailable: { 'x-kubernetes-int-or-string': true, description: 'Pods that must stay available.' },
+        maxUnavailable: { 'x-kubernetes-int-or-string': true, description: 'Pods that may be unavailable.' },
+        selector: obj('Label query over pods.'),
+      }),
+      status: obj('Most recently observed status of the PodDisruptionBudget.'),
+    }),
+  },
   {
     group: 'apiextensions.k8s.io',
     version: 'v1',

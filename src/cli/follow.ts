@@ -2,11 +2,11 @@
 // drive a live view, event by event. Ctrl-C stops following, never the work.
 import type { AgentPlan, AgentStep } from '../api/index.ts';
 import { TERMINAL_STEP_PHASES } from '../api/index.ts';
-import type { KubeObject } from '../kube/client.ts';
-import { RESOURCES } from '../kube/resources.ts';
+import { ApiError, type KubeObject } from '../kube/client.ts';
+import { RESOURCES, type Resource } from '../kube/resources.ts';
 import { Informer } from '../runtime/informer.ts';
 import { UserError } from './errors.ts';
-import { aborted, type CliIO } from './io.ts';
+import type { CliIO } from './io.ts';
 import type { Connection } from './kube.ts';
 import { createView, type LiveView, type StepRow, stepRow } from './view.ts';
 
@@ -17,27 +17,28 @@ export type FollowOutcome<T> = { kind: 'finished'; object: T } | { kind: 'interr
 
 const TERMINAL: readonly string[] = TERMINAL_STEP_PHASES;
 
-/** Says the operator is missing when the object still has no status after `io.operatorWaitMs`. */
-function operatorWatchdog(kind: string, name: string, io: CliIO, fail: (error: Error) => void) {
-  const timer = setTimeout(() => {
-    fail(
-      new UserError(
-        `${kind} ${name} has no status after ${Math.round(io.operatorWaitMs / 1000)}s: the fractale operator does not seem to be running. Start it with \`fractale operator\` (against the current kubeconfig) or install the Helm chart (charts/fractale)`,
-      ),
-    );
-  }, io.operatorWaitMs);
-  return { clear: () => clearTimeout(timer) };
-}
-
 export function resumeHint(conn: Connection, what: 'steps' | 'plans'): string {
   const ns = conn.namespace === 'default' ? '' : ` -n ${conn.namespace}`;
   return `Stopped following; the work goes on in the cluster. Check on it with \`fractale get ${what}${ns}\` or \`kubectl get agentsteps${ns} -w\``;
 }
 
-async function race<T>(
+interface Following<T> {
+  finish(value: FollowOutcome<T>): void;
+  fail(error: Error): void;
+  /** The operator has written status: stop counting down to "the operator is not running". */
+  seen(): void;
+}
+
+/**
+ * Runs the informers until `body` finishes or fails, Ctrl-C is pressed, or the object gets no status
+ * within `io.operatorWaitMs`. A refused watch (401, 403, 404) fails at once instead of retrying.
+ */
+async function follow<T>(
   io: CliIO,
-  informers: { start(): Promise<void>; stop(): void }[],
-  body: (finish: (value: FollowOutcome<T>) => void, fail: (error: Error) => void) => void,
+  conn: Connection,
+  target: { kind: string; name: string },
+  resources: Resource[],
+  body: (informers: Informer<KubeObject>[], following: Following<T>) => void,
 ): Promise<FollowOutcome<T>> {
   let finish!: (value: FollowOutcome<T>) => void;
   let fail!: (error: Error) => void;
@@ -45,12 +46,38 @@ async function race<T>(
     finish = resolve;
     fail = reject;
   });
-  void aborted(io.signal).then(() => finish({ kind: 'interrupted' }));
+  const informers = resources.map(
+    (resource) =>
+      new Informer<KubeObject>(conn.kubeConfig, {
+        resource,
+        namespace: conn.namespace,
+        onError: (error) => {
+          if (error instanceof ApiError && [401, 403, 404].includes(error.code))
+            fail(
+              new UserError(
+                `cannot watch ${resource.plural} in namespace ${conn.namespace}: ${error.message}`,
+              ),
+            );
+        },
+      }),
+  );
+  const watchdog = setTimeout(() => {
+    fail(
+      new UserError(
+        `${target.kind} ${target.name} has no status after ${Math.round(io.operatorWaitMs / 1000)}s: the fractale operator does not seem to be running. Start it with \`fractale operator\` (against the current kubeconfig) or install the Helm chart (charts/fractale)`,
+      ),
+    );
+  }, io.operatorWaitMs);
+  const onAbort = () => finish({ kind: 'interrupted' });
+  io.signal.addEventListener('abort', onAbort, { once: true });
+  if (io.signal.aborted) onAbort();
   try {
-    body(finish, fail);
+    body(informers, { finish, fail, seen: () => clearTimeout(watchdog) });
     await Promise.race([Promise.all(informers.map((i) => i.start())), done]);
     return await done;
   } finally {
+    clearTimeout(watchdog);
+    io.signal.removeEventListener('abort', onAbort);
     for (const informer of informers) informer.stop();
   }
 }
@@ -76,29 +103,18 @@ export function adviceNotes(view: LiveView) {
 
 /** Follows one AgentStep until it succeeds or fails, showing it live on stdout. */
 export async function followStep(conn: Connection, name: string, io: CliIO): Promise<FollowOutcome<Step>> {
-  const steps = new Informer<Step>(conn.kubeConfig, {
-    resource: RESOURCES.agentSteps,
-    namespace: conn.namespace,
-  });
   const view = createView(io.stdout, io.now);
   const note = adviceNotes(view);
   try {
-    return await race<Step>(io, [steps], (finish, fail) => {
-      const watchdog = operatorWatchdog('AgentStep', name, io, fail);
-      steps.on((event, step) => {
+    return await follow<Step>(io, conn, { kind: 'AgentStep', name }, [RESOURCES.agentSteps], ([steps], f) => {
+      steps!.on((event, object) => {
+        const step = object as Step;
         if (step.metadata.name !== name) return;
-        if (event === 'delete') {
-          watchdog.clear();
-          fail(new UserError(`AgentStep ${name} was deleted`));
-          return;
-        }
-        if (step.status?.phase) watchdog.clear();
+        if (event === 'delete') return f.fail(new UserError(`AgentStep ${name} was deleted`));
+        if (step.status?.phase) f.seen();
         note(step);
         view.update([stepRow(step)]);
-        if (TERMINAL.includes(step.status?.phase ?? '')) {
-          watchdog.clear();
-          finish({ kind: 'finished', object: step });
-        }
+        if (TERMINAL.includes(step.status?.phase ?? '')) f.finish({ kind: 'finished', object: step });
       });
     });
   } finally {
@@ -133,45 +149,31 @@ export function planRows(plan: Plan, steps: Step[]): StepRow[] {
 
 /** Follows an AgentPlan until it succeeds or fails, with a line per step. */
 export async function followPlan(conn: Connection, name: string, io: CliIO): Promise<FollowOutcome<Plan>> {
-  const plans = new Informer<Plan>(conn.kubeConfig, {
-    resource: RESOURCES.agentPlans,
-    namespace: conn.namespace,
-  });
-  const steps = new Informer<Step>(conn.kubeConfig, {
-    resource: RESOURCES.agentSteps,
-    namespace: conn.namespace,
-  });
   const view = createView(io.stdout, io.now);
   const note = adviceNotes(view);
   let lastPlanMessage = '';
+  const resources = [RESOURCES.agentPlans, RESOURCES.agentSteps];
   try {
-    return await race<Plan>(io, [plans, steps], (finish, fail) => {
-      const watchdog = operatorWatchdog('AgentPlan', name, io, fail);
+    return await follow<Plan>(io, conn, { kind: 'AgentPlan', name }, resources, ([plans, steps], f) => {
       const redraw = () => {
-        const plan = plans.get(conn.namespace, name);
+        const plan = plans!.get(conn.namespace, name) as Plan | undefined;
         if (!plan) return;
-        if (plan.status?.phase) watchdog.clear();
-        const recovering = plan.status?.phase === 'Recovering' && plan.status.message;
-        if (recovering && plan.status?.message !== lastPlanMessage) {
-          lastPlanMessage = plan.status?.message ?? '';
-          view.note(`Plan ${name}: ${lastPlanMessage}`);
+        if (plan.status?.phase) f.seen();
+        const message = plan.status?.message ?? '';
+        if (plan.status?.phase === 'Recovering' && message && message !== lastPlanMessage) {
+          lastPlanMessage = message;
+          view.note(`Plan ${name}: ${message}`);
         }
-        view.update(planRows(plan, steps.list()));
-        if (TERMINAL.includes(plan.status?.phase ?? '')) {
-          watchdog.clear();
-          finish({ kind: 'finished', object: plan });
-        }
+        view.update(planRows(plan, steps!.list() as Step[]));
+        if (TERMINAL.includes(plan.status?.phase ?? '')) f.finish({ kind: 'finished', object: plan });
       };
-      plans.on((event, plan) => {
+      plans!.on((event, plan) => {
         if (plan.metadata.name !== name) return;
-        if (event === 'delete') {
-          watchdog.clear();
-          fail(new UserError(`AgentPlan ${name} was deleted`));
-          return;
-        }
+        if (event === 'delete') return f.fail(new UserError(`AgentPlan ${name} was deleted`));
         redraw();
       });
-      steps.on((_event, step) => {
+      steps!.on((_event, object) => {
+        const step = object as Step;
         if (step.spec.planRef?.name !== name) return;
         note(step);
         redraw();

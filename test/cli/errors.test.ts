@@ -1,5 +1,5 @@
 // Errors a person can act on: one line, exit 1, saying what to do.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -153,4 +153,38 @@ describe('the installed command', () => {
     );
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown agent "compile"') });
   });
+});
+
+describe('Ctrl-C in the installed command', () => {
+  it('stops following at once and exits 130, leaving the step', async () => {
+    sim = await startSimCluster();
+    const node = join(root, 'node_modules/.bin/node');
+    const child = spawn(
+      node,
+      [
+        join(root, 'bin/fractale.js'),
+        'agent',
+        'build',
+        'lammps',
+        '--name',
+        'sigint',
+        '--kubeconfig',
+        sim.kubeconfigPath,
+      ],
+      // The operator watchdog would keep a process alive this long if Ctrl-C left it running.
+      { env: { ...process.env, FRACTALE_OPERATOR_WAIT_MS: '600000' } },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('Created AgentStep sigint')) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('Stopped following; the work goes on in the cluster');
+    expect(sim.store.getRaw('fractale.dev/v1alpha1/agentsteps', 'default', 'sigint')).toBeDefined();
+  }, 20_000);
 });

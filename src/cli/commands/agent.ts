@@ -106,8 +106,10 @@ export function stepFor(
 /** Creates the step, follows it, writes its artifact; returns the exit code. */
 export async function runStep(agent: AgentName, subject: string, options: StepOptions, ctx: CommandContext) {
   const { io } = ctx;
+  // The flags are checked before the cluster is, so a typo is reported first.
+  const step = stepFor(agent, subject, options, ctx, options.namespace ?? '');
   const conn = await connect(options, io);
-  const step = stepFor(agent, subject, options, ctx, conn.namespace);
+  step.metadata.namespace = conn.namespace;
   const name = step.metadata.name!;
   try {
     await conn.client.create(RESOURCES.agentSteps, step as never);

@@ -27,6 +27,10 @@ export async function stepArtifact(client: KubeClient, step: AgentStep): Promise
     case 'kubernetes-job':
     case 'minicluster':
       return outputs['manifest'];
+    case 'cost':
+      return outputs['estimates'] ?? (await stepResult(client, step));
+    case 'flux-batch':
+      return outputs['script'] ?? (await stepResult(client, step));
     default:
       return stepResult(client, step);
   }

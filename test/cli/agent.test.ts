@@ -140,6 +140,30 @@ describe('fractale agent kubernetes-job', () => {
   });
 });
 
+describe('fractale agent cost', () => {
+  it('writes the validated estimates as JSON to --outfile', async () => {
+    operator = await startTestOperator({
+      script: `responses:
+  - agent: cost
+    text: |
+      \`\`\`json
+      [{"application": "lammps", "environment": "google cloud", "instance": "c2-standard-8", "type": "cpu", "reason": "MPI on CPUs", "estimate": 1.25}]
+      \`\`\`
+`,
+    });
+    const dir = tempDir();
+    const result = await fractale(
+      ['agent', 'cost', 'LAMMPS reaxff on 2 nodes', '--outfile', 'cost.json', ...kc()],
+      testIO({ cwd: dir }),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/Created AgentStep cost-[a-z0-9]{5} /);
+    expect(JSON.parse(readFileSync(join(dir, 'cost.json'), 'utf8'))).toEqual([
+      expect.objectContaining({ instance: 'c2-standard-8', type: 'cpu', estimate: 1.25 }),
+    ]);
+  });
+});
+
 describe('fractale agent --plan', () => {
   it('converts a seed plan, runs it, and writes the results JSON in the seed layout', async () => {
     operator = await startTestOperator({

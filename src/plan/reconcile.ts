@@ -12,6 +12,7 @@ import { isAlreadyExists, type KubeClient, type KubeObject } from '../kube/clien
 import { childName, controllerReference, labelValue } from '../kube/names.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import type { Generation, LanguageModel } from '../llm/types.ts';
+import { addGeneration, withElapsed } from '../llm/usage.ts';
 import { managerPrompt } from '../prompts/manager.ts';
 import type { ResultsWriter } from '../results/writer.ts';
 import type { EventRecorder, EventType } from '../runtime/events.ts';
@@ -268,7 +269,7 @@ export class PlanReconciler {
         previousAnswerError = choice.error;
       }
       pass.consumed.push(...roundIds);
-      for (const generation of rounds) this.addUsage(status, generation);
+      for (const generation of rounds) status.usage = addGeneration(status.usage, generation);
       if (choice?.ok) {
         const chosen = choice.choice.step;
         restart = steps.findIndex((s) => s.name === chosen);
@@ -394,23 +395,6 @@ export class PlanReconciler {
     }
   }
 
-  private addUsage(status: AgentPlanStatus, generation: Generation): void {
-    const usage = status.usage ?? {
-      modelCalls: 0,
-      promptTokens: 0,
-      outputTokens: 0,
-      totalTokens: 0,
-      modelSeconds: 0,
-      seconds: 0,
-    };
-    usage.modelCalls += 1;
-    usage.promptTokens += generation.usage.promptTokens;
-    usage.outputTokens += generation.usage.outputTokens;
-    usage.totalTokens += generation.usage.totalTokens;
-    usage.modelSeconds = Math.round((usage.modelSeconds + generation.latencyMs / 1000) * 1000) / 1000;
-    status.usage = usage;
-  }
-
   private setRunning(pass: Pass, reason: string, message: string): void {
     const { status, plan } = pass;
     status.reason = reason;
@@ -451,19 +435,8 @@ export class PlanReconciler {
 
   private async writeStatus(pass: Pass): Promise<void> {
     const { plan, status } = pass;
-    if (status.startTime) {
-      const usage = status.usage ?? {
-        modelCalls: 0,
-        promptTokens: 0,
-        outputTokens: 0,
-        totalTokens: 0,
-        modelSeconds: 0,
-        seconds: 0,
-      };
-      const end = status.completionTime ? Date.parse(status.completionTime) : this.now().getTime();
-      usage.seconds = Math.max(0, Math.round((end - Date.parse(status.startTime)) / 100) / 10);
-      status.usage = usage;
-    }
+    if (status.startTime)
+      status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
     const changed = JSON.stringify(status) !== JSON.stringify(plan.status ?? {});
     if (changed) {
       await this.deps.client.replaceStatus(RESOURCES.agentPlans, { ...plan, status });

@@ -17,6 +17,7 @@ import { attemptName, controllerReference, stepLabels } from '../kube/names.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import type { ConversationStore } from '../llm/history.ts';
 import { type Generation, isModelError, type LanguageModel } from '../llm/types.ts';
+import { addGeneration, emptyUsage, withElapsed } from '../llm/usage.ts';
 import { debugPrompt } from '../prompts/debug.ts';
 import type { EventRecorder, EventType } from '../runtime/events.ts';
 import type { Cache } from '../runtime/informer.ts';
@@ -151,14 +152,7 @@ export class StepReconciler {
     const { step, status } = pass;
     const context = parseContext(step.spec.agent, step.spec.context, { path: 'spec.context' });
     status.startTime ??= iso(this.now());
-    status.usage ??= {
-      modelCalls: 0,
-      promptTokens: 0,
-      outputTokens: 0,
-      totalTokens: 0,
-      modelSeconds: 0,
-      seconds: 0,
-    };
+    status.usage ??= emptyUsage();
     if (!context.ok) {
       this.fail(pass, REASON.InvalidContext, `invalid context: ${context.errors.join('; ')}`);
       return;
@@ -234,7 +228,7 @@ export class StepReconciler {
       return;
     }
     const { answer, input } = task.value;
-    this.addUsage(status, answer);
+    status.usage = addGeneration(status.usage, answer);
     const accepted = driver.accept(answer.text, input);
     if (!accepted.ok) {
       // The model's answer could not be used: that is the attempt's error, explained to the model next time.
@@ -380,7 +374,7 @@ export class StepReconciler {
       this.modelFailed(pass, task.error, "the debug agent's model call");
       return;
     }
-    this.addUsage(status, task.value);
+    status.usage = addGeneration(status.usage, task.value);
     await this.saveAttempt(step, attempt, {}, { id: taskId, agent: 'debug', generation: task.value });
     const advice = parseDebugAdvice(task.value.text, {
       allowReturnToManager: allowManager,
@@ -549,26 +543,17 @@ export class StepReconciler {
   }
 
   private succeed(pass: Pass, reason: string, message: string): void {
-    const { status, step } = pass;
-    status.phase = 'Succeeded';
-    status.reason = reason;
-    status.message = message;
-    delete status.activeResource;
-    status.completionTime = iso(this.now());
-    for (const type of [CONDITION.succeeded, CONDITION.ready]) {
-      status.conditions = setCondition(
-        status.conditions,
-        { type, status: 'True', reason, message, observedGeneration: step.metadata.generation ?? 0 },
-        this.now(),
-      );
-    }
-    pass.events.push({ type: 'Normal', reason, message });
-    this.deps.logger.info({ ...logFields(step, status) }, message);
+    this.finish(pass, 'Succeeded', reason, message);
   }
 
   private fail(pass: Pass, reason: string, message: string): void {
+    this.finish(pass, 'Failed', reason, message);
+  }
+
+  /** Ends the step: the phase, both conditions True or False, an event and a log line. */
+  private finish(pass: Pass, phase: 'Succeeded' | 'Failed', reason: string, message: string): void {
     const { status, step } = pass;
-    status.phase = 'Failed';
+    status.phase = phase;
     status.reason = reason;
     status.message = message;
     delete status.activeResource;
@@ -576,12 +561,19 @@ export class StepReconciler {
     for (const type of [CONDITION.succeeded, CONDITION.ready]) {
       status.conditions = setCondition(
         status.conditions,
-        { type, status: 'False', reason, message, observedGeneration: step.metadata.generation ?? 0 },
+        {
+          type,
+          status: phase === 'Succeeded' ? 'True' : 'False',
+          reason,
+          message,
+          observedGeneration: step.metadata.generation ?? 0,
+        },
         this.now(),
       );
     }
-    pass.events.push({ type: 'Warning', reason, message });
-    this.deps.logger.warn({ ...logFields(step, status), reason }, message);
+    const succeeded = phase === 'Succeeded';
+    pass.events.push({ type: succeeded ? 'Normal' : 'Warning', reason, message });
+    this.deps.logger[succeeded ? 'info' : 'warn']({ ...logFields(step, status), reason }, message);
   }
 
   /** A model call failed after the provider's own retries. */
@@ -596,23 +588,6 @@ export class StepReconciler {
       return;
     }
     this.fail(pass, REASON.ModelUnavailable, `${what} failed: ${message}`);
-  }
-
-  private addUsage(status: AgentStepStatus, generation: Generation): void {
-    const usage = status.usage ?? {
-      modelCalls: 0,
-      promptTokens: 0,
-      outputTokens: 0,
-      totalTokens: 0,
-      modelSeconds: 0,
-      seconds: 0,
-    };
-    usage.modelCalls += 1;
-    usage.promptTokens += generation.usage.promptTokens;
-    usage.outputTokens += generation.usage.outputTokens;
-    usage.totalTokens += generation.usage.totalTokens;
-    usage.modelSeconds = Math.round((usage.modelSeconds + generation.latencyMs / 1000) * 1000) / 1000;
-    status.usage = usage;
   }
 
   private async callModel(step: AgentStepObject, agent: string, prompt: string): Promise<Generation> {
@@ -817,10 +792,8 @@ export class StepReconciler {
   private async writeStatus(pass: Pass): Promise<void> {
     const { step, status } = pass;
     status.observedGeneration = step.metadata.generation ?? 0;
-    if (status.usage && status.startTime) {
-      const end = status.completionTime ? Date.parse(status.completionTime) : this.now().getTime();
-      status.usage.seconds = Math.max(0, Math.round((end - Date.parse(status.startTime)) / 100) / 10);
-    }
+    if (status.startTime)
+      status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
     const changed = JSON.stringify(status) !== JSON.stringify(step.status ?? {});
     if (changed) {
       // With the cached resourceVersion: a conflict means the cache is stale; the queue retries.

@@ -181,8 +181,12 @@ async function podLog(client: KubeClient, namespace: string, job: string): Promi
   const { items } = await client.list<Pod>(RESOURCES.pods, namespace, {
     labelSelector: `batch.kubernetes.io/job-name=${job}`,
   });
-  const pod = items.sort((a, b) =>
-    (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
+  // The newest pod; of a MiniCluster's indexed Job, the lead broker (index 0), which runs the job.
+  const index = (p: Pod) => Number(p.metadata.labels?.['batch.kubernetes.io/job-completion-index'] ?? 0);
+  const pod = items.sort(
+    (a, b) =>
+      index(a) - index(b) ||
+      (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
   )[0];
   if (!pod?.metadata.name) return undefined;
   const containers = pod.spec?.containers ?? [];

@@ -2,17 +2,15 @@
 import { z } from 'zod';
 import { agentName, STEP_PHASES } from './agentstep.ts';
 import {
-  conditions,
   dnsLabel,
   freeformContext,
+  lifecycleStatus,
   maxAttempts,
   modelSpec,
-  objectMeta,
+  resource,
   resultsSpec,
   time,
-  usage,
 } from './common.ts';
-import { API_VERSION } from './names.ts';
 
 export const MAX_PLAN_STEPS = 32;
 
@@ -139,7 +137,6 @@ export const agentPlanStatus = z
       .max(100)
       .optional()
       .describe("recoveries: the manager's recoveries, oldest first."),
-    usage: usage.optional(),
     resultsRef: z
       .object({
         name: z.string().describe('name: the ConfigMap.'),
@@ -147,23 +144,10 @@ export const agentPlanStatus = z
       })
       .optional()
       .describe('resultsRef: the ConfigMap with the results document, written when the plan ends.'),
-    conditions: conditions.optional(),
-    startTime: time('startTime: when the plan started.').optional(),
-    completionTime: time('completionTime: when the plan succeeded or failed.').optional(),
-    observedGeneration: z
-      .int()
-      .min(0)
-      .optional()
-      .describe('observedGeneration: the metadata.generation this status reflects.'),
+    ...lifecycleStatus('plan'),
   })
   .describe('status: what the operator observed and did.');
 export type AgentPlanStatus = z.infer<typeof agentPlanStatus>;
 
-export const agentPlan = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('AgentPlan'),
-  metadata: objectMeta,
-  spec: agentPlanSpec,
-  status: agentPlanStatus.optional(),
-});
+export const agentPlan = resource('AgentPlan', agentPlanSpec, agentPlanStatus);
 export type AgentPlan = z.infer<typeof agentPlan>;

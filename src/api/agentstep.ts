@@ -1,17 +1,16 @@
 // AgentStep: one agent driven until its artifact works (a built image, a successful run, a valid script).
 import { z } from 'zod';
 import {
-  conditions,
   dnsLabel,
   freeformContext,
+  lifecycleStatus,
   maxAttempts,
   modelSpec,
-  objectMeta,
+  resource,
   resultsSpec,
   time,
-  usage,
 } from './common.ts';
-import { AGENT_NAMES, API_VERSION } from './names.ts';
+import { AGENT_NAMES } from './names.ts';
 
 export const agentName = z
   .enum(AGENT_NAMES, {
@@ -176,24 +175,10 @@ export const agentStepStatus = z
       .max(100)
       .optional()
       .describe('history: finished attempts, oldest first (bounded).'),
-    usage: usage.optional(),
-    conditions: conditions.optional(),
-    startTime: time('startTime: when the step started.').optional(),
-    completionTime: time('completionTime: when the step succeeded or failed.').optional(),
-    observedGeneration: z
-      .int()
-      .min(0)
-      .optional()
-      .describe('observedGeneration: the metadata.generation this status reflects.'),
+    ...lifecycleStatus('step'),
   })
   .describe('status: what the operator observed and did.');
 export type AgentStepStatus = z.infer<typeof agentStepStatus>;
 
-export const agentStep = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal('AgentStep'),
-  metadata: objectMeta,
-  spec: agentStepSpec,
-  status: agentStepStatus.optional(),
-});
+export const agentStep = resource('AgentStep', agentStepSpec, agentStepStatus);
 export type AgentStep = z.infer<typeof agentStep>;

@@ -1,5 +1,6 @@
 // Building blocks shared by the AgentPlan and AgentStep schemas.
 import { z } from 'zod';
+import { API_VERSION } from './names.ts';
 
 /** Kubernetes wants x-kubernetes-preserve-unknown-fields on free-form objects; zod carries it as metadata. */
 export const PRESERVE_UNKNOWN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
@@ -142,3 +143,30 @@ export const objectMeta = z
       .optional(),
   })
   .loose();
+
+/** The status fields both kinds have: usage, conditions, start and completion, observedGeneration. */
+export const lifecycleStatus = (what: string) => ({
+  usage: usage.optional(),
+  conditions: conditions.optional(),
+  startTime: time(`startTime: when the ${what} started.`).optional(),
+  completionTime: time(`completionTime: when the ${what} succeeded or failed.`).optional(),
+  observedGeneration: z
+    .int()
+    .min(0)
+    .optional()
+    .describe('observedGeneration: the metadata.generation this status reflects.'),
+});
+
+/** A fractale resource: apiVersion, kind, metadata, spec and status. */
+export const resource = <K extends string, S extends z.ZodType, T extends z.ZodType>(
+  kind: K,
+  spec: S,
+  status: T,
+) =>
+  z.object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(kind),
+    metadata: objectMeta,
+    spec,
+    status: status.optional(),
+  });

@@ -1,22 +1,7 @@
 // Prompts of the kubernetes-job agent: write a batch/v1 Job that runs the container, or fix one.
-import {
-  answerWith,
-  DEFAULT_ENVIRONMENT,
-  detailsSection,
-  guidanceSections,
-  PIPELINE,
-  testingText,
-} from './common.ts';
-import {
-  NO_PULL_RULE,
-  NO_RESOURCES_RULE,
-  RESOURCES_RULE,
-  RUN_RULES,
-  type RunPromptInput,
-  type RunRegenerateInput,
-  resourcesText,
-} from './kubernetes.ts';
-import { bullets, fenced, join, line, section } from './render.ts';
+import { answerWith, DEFAULT_ENVIRONMENT, guidanceSections, PIPELINE } from './common.ts';
+import { RUN_RULES, type RunPromptInput, type RunRegenerateInput, runFacts, runRules } from './kubernetes.ts';
+import { fenced, join, section } from './render.ts';
 
 const PERSONA = `You are a Kubernetes Job expert. ${PIPELINE} You write the Job of the run step.`;
 
@@ -27,32 +12,14 @@ export const JOB_RULES = [
   ...RUN_RULES,
 ] as const;
 
-const rules = (input: RunPromptInput) =>
-  section(
-    'Rules',
-    bullets([
-      ...JOB_RULES,
-      input.resources ? RESOURCES_RULE : NO_RESOURCES_RULE,
-      input.noPull ? NO_PULL_RULE : undefined,
-    ]),
-  );
-
-const facts = (input: RunPromptInput) =>
-  join(
-    line('Resources', resourcesText(input.resources)),
-    section('Testing', testingText(input.testing)),
-    detailsSection(input.details),
-    input.dockerfile
-      ? section('The container was built from this Dockerfile', fenced('dockerfile', input.dockerfile))
-      : undefined,
-  );
+const rules = (input: RunPromptInput) => runRules(JOB_RULES, input);
 
 /** The first attempt: a Job that runs the container in the environment. */
 export const jobGeneratePrompt = (input: RunPromptInput) =>
   join(
     PERSONA,
     `Task: write a Kubernetes Job for the environment '${input.environment ?? DEFAULT_ENVIRONMENT}' that runs the container '${input.container}'.`,
-    facts(input),
+    runFacts(input),
     rules(input),
     guidanceSections(input),
     answerWith('yaml', 'Job manifest'),
@@ -65,7 +32,7 @@ export const jobRegeneratePrompt = (input: RunRegenerateInput) =>
     `Task: your Job running '${input.container}' (environment '${input.environment ?? DEFAULT_ENVIRONMENT}') failed. Fix it following the advice; keep what worked.`,
     section('Previous Job', fenced('yaml', input.manifest)),
     section('Advice', input.advice),
-    facts(input),
+    runFacts(input),
     rules(input),
     guidanceSections(input),
     answerWith('yaml', 'corrected Job manifest'),

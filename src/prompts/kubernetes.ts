@@ -1,5 +1,7 @@
 // Guard-rails shared by the prompts that write Kubernetes manifests (Job and MiniCluster).
 import type { RunContext } from '../api/context.ts';
+import { detailsSection, testingText } from './common.ts';
+import { bullets, fenced, join, line, section } from './render.ts';
 
 /** Rules every run manifest follows; the debug agent gets them as the scope of its advice. */
 export const RUN_RULES = [
@@ -46,3 +48,25 @@ export interface RunRegenerateInput extends RunPromptInput {
   /** The debug agent's advice, or the reason the manifest was refused. */
   advice: string;
 }
+
+/** The rules section of a run prompt: the kind's rules, then the resource and pull rules that apply. */
+export const runRules = (rules: readonly string[], input: RunPromptInput) =>
+  section(
+    'Rules',
+    bullets([
+      ...rules,
+      input.resources ? RESOURCES_RULE : NO_RESOURCES_RULE,
+      input.noPull ? NO_PULL_RULE : undefined,
+    ]),
+  );
+
+/** What a run prompt knows of the run: resources, testing, the user's details, the Dockerfile. */
+export const runFacts = (input: RunPromptInput) =>
+  join(
+    line('Resources', resourcesText(input.resources)),
+    section('Testing', testingText(input.testing)),
+    detailsSection(input.details),
+    input.dockerfile
+      ? section('The container was built from this Dockerfile', fenced('dockerfile', input.dockerfile))
+      : undefined,
+  );

@@ -1,23 +1,8 @@
 // Prompts of the minicluster agent: write a Flux Operator MiniCluster that runs the container, or fix one.
 import { FLUX_VIEWS } from '../agents/minicluster/views.ts';
-import {
-  answerWith,
-  DEFAULT_ENVIRONMENT,
-  detailsSection,
-  guidanceSections,
-  PIPELINE,
-  testingText,
-} from './common.ts';
-import {
-  NO_PULL_RULE,
-  NO_RESOURCES_RULE,
-  RESOURCES_RULE,
-  RUN_RULES,
-  type RunPromptInput,
-  type RunRegenerateInput,
-  resourcesText,
-} from './kubernetes.ts';
-import { bullets, fenced, join, line, section } from './render.ts';
+import { answerWith, DEFAULT_ENVIRONMENT, guidanceSections, PIPELINE } from './common.ts';
+import { RUN_RULES, type RunPromptInput, type RunRegenerateInput, runFacts, runRules } from './kubernetes.ts';
+import { fenced, join, section } from './render.ts';
 
 const PERSONA = `You are a Flux Framework MiniCluster expert who writes custom resources for the Flux Operator. ${PIPELINE} You write the MiniCluster of the run step.`;
 
@@ -40,25 +25,7 @@ export interface MiniClusterPromptInput extends RunPromptInput {
 
 export type MiniClusterRegenerateInput = MiniClusterPromptInput & RunRegenerateInput;
 
-const rules = (input: RunPromptInput) =>
-  section(
-    'Rules',
-    bullets([
-      ...MINICLUSTER_RULES,
-      input.resources ? RESOURCES_RULE : NO_RESOURCES_RULE,
-      input.noPull ? NO_PULL_RULE : undefined,
-    ]),
-  );
-
-const facts = (input: MiniClusterPromptInput) =>
-  join(
-    line('Resources', resourcesText(input.resources)),
-    section('Testing', testingText(input.testing)),
-    detailsSection(input.details),
-    input.dockerfile
-      ? section('The container was built from this Dockerfile', fenced('dockerfile', input.dockerfile))
-      : undefined,
-  );
+const rules = (input: RunPromptInput) => runRules(MINICLUSTER_RULES, input);
 
 /** The first attempt: a MiniCluster that runs the container, with the schema to write it against. */
 export const miniclusterGeneratePrompt = (input: MiniClusterPromptInput) =>
@@ -66,7 +33,7 @@ export const miniclusterGeneratePrompt = (input: MiniClusterPromptInput) =>
     PERSONA,
     `Task: write a MiniCluster for the environment '${input.environment ?? DEFAULT_ENVIRONMENT}' that runs the container '${input.container}'.`,
     input.schema ? section('MiniCluster fields (name: type)', input.schema) : undefined,
-    facts(input),
+    runFacts(input),
     rules(input),
     guidanceSections(input),
     answerWith('yaml', 'MiniCluster manifest'),
@@ -80,7 +47,7 @@ export const miniclusterRegeneratePrompt = (input: MiniClusterRegenerateInput) =
     section('Previous MiniCluster', fenced('yaml', input.manifest)),
     section('Advice', input.advice),
     input.schema ? section('MiniCluster fields (name: type)', input.schema) : undefined,
-    facts(input),
+    runFacts(input),
     rules(input),
     guidanceSections(input),
     answerWith('yaml', 'corrected MiniCluster manifest'),

@@ -5,6 +5,7 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
+import { attemptConfigMap, oneTryJob } from '../../kube/attempt-objects.ts';
 import type { OwnerReference } from '../../kube/names.ts';
 
 /**
@@ -60,21 +61,9 @@ export function registryHost(image: string): string {
 /** The layer cache repository beside the image: `<registry>/<name>-cache`. */
 export const cacheRepository = (image: string) => `${imageRepository(image)}-cache`;
 
-const metadata = (input: KanikoBuildInput) => ({
-  name: input.name,
-  namespace: input.namespace,
-  labels: { ...input.labels },
-  ...(input.ownerReference ? { ownerReferences: [{ ...input.ownerReference }] } : {}),
-});
-
 /** The ConfigMap that carries the Dockerfile into the build pod. */
 export function dockerfileConfigMap(input: KanikoBuildInput): IConfigMap {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: metadata(input),
-    data: { [DOCKERFILE_KEY]: input.dockerfile },
-  };
+  return attemptConfigMap(input, { [DOCKERFILE_KEY]: input.dockerfile });
 }
 
 /** The executor's arguments. */
@@ -131,23 +120,5 @@ export function kanikoJob(input: KanikoBuildInput): IJob {
     terminationMessagePolicy: 'FallbackToLogsOnError',
     ...(input.resources ? { resources: input.resources } : {}),
   };
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: metadata(input),
-    spec: {
-      backoffLimit: 0,
-      activeDeadlineSeconds: input.activeDeadlineSeconds,
-      template: {
-        metadata: { labels: { ...input.labels } },
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          ...(input.serviceAccountName ? { serviceAccountName: input.serviceAccountName } : {}),
-          containers: [container],
-          volumes,
-        },
-      },
-    },
-  };
+  return oneTryJob(input, container, volumes);
 }

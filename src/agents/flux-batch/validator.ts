@@ -3,6 +3,7 @@
 // which checks it with Flux's own tools and exits non-zero with the reason when it is invalid.
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { attemptConfigMap, oneTryJob } from '../../kube/attempt-objects.ts';
 import type { OwnerReference } from '../../kube/names.ts';
 
 export const SCRIPT_KEY = 'batch.sh';
@@ -19,52 +20,24 @@ export interface ValidatorInput {
   serviceAccountName?: string;
 }
 
-const metadata = (input: ValidatorInput) => ({
-  name: input.name,
-  namespace: input.namespace,
-  labels: { ...input.labels },
-  ownerReferences: [{ ...input.ownerReference }],
-});
-
 export function scriptConfigMap(input: ValidatorInput): IConfigMap {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: metadata(input),
-    data: { [SCRIPT_KEY]: input.script },
-  };
+  return attemptConfigMap(input, { [SCRIPT_KEY]: input.script });
 }
 
 export function validatorJob(input: ValidatorInput): IJob {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: metadata(input),
-    spec: {
-      backoffLimit: 0,
-      activeDeadlineSeconds: input.activeDeadlineSeconds,
-      template: {
-        metadata: { labels: { ...input.labels } },
-        spec: {
-          restartPolicy: 'Never',
-          automountServiceAccountToken: false,
-          ...(input.serviceAccountName ? { serviceAccountName: input.serviceAccountName } : {}),
-          containers: [
-            {
-              name: 'validator',
-              image: input.image,
-              args: [`${SCRIPT_DIR}/${SCRIPT_KEY}`],
-              volumeMounts: [{ name: 'script', mountPath: SCRIPT_DIR, readOnly: true }],
-            },
-          ],
-          volumes: [
-            {
-              name: 'script',
-              configMap: { name: input.name, items: [{ key: SCRIPT_KEY, path: SCRIPT_KEY, mode: 0o755 }] },
-            },
-          ],
-        },
-      },
+  return oneTryJob(
+    input,
+    {
+      name: 'validator',
+      image: input.image,
+      args: [`${SCRIPT_DIR}/${SCRIPT_KEY}`],
+      volumeMounts: [{ name: 'script', mountPath: SCRIPT_DIR, readOnly: true }],
     },
-  };
+    [
+      {
+        name: 'script',
+        configMap: { name: input.name, items: [{ key: SCRIPT_KEY, path: SCRIPT_KEY, mode: 0o755 }] },
+      },
+    ],
+  );
 }

@@ -1,5 +1,5 @@
 // The resources the operator reads and writes, and their REST paths.
-import { API_VERSION, GROUP, VERSION } from '../api/names.ts';
+import { GROUP, VERSION } from '../api/names.ts';
 
 export interface Resource {
   group: string; // '' for the core group
@@ -50,4 +50,3 @@ export const RESOURCES = {
   },
 } as const satisfies Record<string, Resource>;
 
-export const FRACTALE_API_VERSION = API_VERSION;

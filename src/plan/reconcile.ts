@@ -9,7 +9,7 @@ import type { AgentStep } from '../api/agentstep.ts';
 import { API_VERSION, LABELS, MANAGED_BY } from '../api/names.ts';
 import { validateAgentPlan } from '../api/validate.ts';
 import { isAlreadyExists, type KubeClient, type KubeObject } from '../kube/client.ts';
-import { childName, controllerReference, labelValue } from '../kube/names.ts';
+import { childName, controllerReference, labelValue, stepObjectName } from '../kube/names.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import type { Generation, LanguageModel } from '../llm/types.ts';
 import { addGeneration, withElapsed } from '../llm/usage.ts';
@@ -67,7 +67,7 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The AgentStep name of a plan step's run: `<plan>-<step>`, then `<plan>-<step>-r2`, ... after recoveries. */
 export function stepRunName(plan: string, step: string, run: number): string {
-  return run <= 1 ? childName(plan, step) : childName(plan, `${step}-r${run}`);
+  return run <= 1 ? stepObjectName(plan, step) : childName(plan, `${step}-r${run}`);
 }
 
 export class PlanReconciler {

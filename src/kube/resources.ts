@@ -49,4 +49,3 @@ export const RESOURCES = {
     namespaced: false,
   },
 } as const satisfies Record<string, Resource>;
-

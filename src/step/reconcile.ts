@@ -327,6 +327,13 @@ export class StepReconciler {
       [ATTEMPT_KEYS.log]: observed.log,
     });
     if (this.trialOf(driver) === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
+    else if (observed.jobActive) {
+      // Kept for inspection, but stopped: a pod stuck in ImagePullBackOff would otherwise stay forever.
+      // Suspending deletes the Job's pods; their log and the diagnostics are in the attempt's ConfigMap.
+      await this.deps.client.patch(RESOURCES.jobs, step.metadata.namespace, input.objectName, {
+        spec: { suspend: true },
+      });
+    }
     status.message = `Attempt ${attempt} failed: ${observed.summary}`;
     status.reason = observed.reason;
     this.toPhase(pass, 'Diagnosing', REASON.Diagnosing, status.message);

@@ -37,7 +37,15 @@ export interface TrialWorld {
 export type TrialObservation =
   | { state: 'pending' | 'running'; message: string; recheckAfterMs?: number }
   | { state: 'succeeded'; log: string }
-  | { state: 'failed'; reason: string; summary: string; diagnostics: string; log: string };
+  | {
+      state: 'failed';
+      reason: string;
+      summary: string;
+      diagnostics: string;
+      log: string;
+      /** The Job has not finished (a fatal pod state ended the attempt first): it should be stopped. */
+      jobActive: boolean;
+    };
 
 export interface TrialQuery {
   trial: TrialKind;
@@ -181,6 +189,7 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     summary: failure.summary,
     diagnostics: `${failure.summary}\n\n${diagnostics}`,
     log: filterLog(rawLog, { budgetTokens: q.logBudgetTokens }),
+    jobActive: outcome.state === 'Running',
   };
 }
 

@@ -96,6 +96,15 @@ describe('kubernetes-job agent', () => {
     expect(step.status?.phase).toBe('Failed');
     expect(step.status?.history?.[0]?.reason).toBe('ImagePullFailed');
     expect(step.status?.message).toMatch(/ErrImagePull|ImagePullBackOff/);
+    // The attempt's Job is kept for inspection but stopped, so nothing is left running.
+    const kept = await operator!.client.get<{ metadata: object; spec: { suspend?: boolean } }>(
+      RESOURCES.jobs,
+      'default',
+      'run-lammps-1',
+    );
+    expect(kept.spec.suspend).toBe(true);
+    const { eventually } = await import('../helpers/kubeconfig.ts');
+    await eventually(async () => (await operator!.client.list(RESOURCES.pods, 'default')).items.length === 0);
     // The runtime limit is an hour of simulated time; the failure came long before.
     expect(Date.now() - started).toBeLessThan(15_000);
   });

@@ -26,7 +26,14 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
 import { CONDITION, REASON, setCondition } from './conditions.ts';
-import type { AgentDriver, AgentSettings, AttemptInput, ClusterFacts, TrialKind } from './driver.ts';
+import type {
+  Acceptance,
+  AgentDriver,
+  AgentSettings,
+  AttemptInput,
+  ClusterFacts,
+  TrialKind,
+} from './driver.ts';
 import { cachedObject, observeTrial, type TrialObservation, type TrialWorld, trialPhase } from './trials.ts';
 
 export type AgentStepObject = AgentStep & KubeObject;
@@ -75,6 +82,13 @@ interface Pass {
   requeueAfterMs?: number;
 }
 
+interface PreparedTrial {
+  input: AttemptInput;
+  accepted: Extract<Acceptance, { ok: true }>;
+  /** The trial's objects were created (or found) once already. */
+  ensured: boolean;
+}
+
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class StepReconciler {
@@ -84,6 +98,8 @@ export class StepReconciler {
    * only until our write arrives through the watch; acting on it would repeat work, so it is skipped.
    */
   private readonly writtenFrom = new Map<string, string>();
+  /** Each running trial's input and accepted artifact (see prepareTrial). */
+  private readonly trials = new Map<string, PreparedTrial>();
   constructor(deps: StepReconcilerDeps) {
     this.deps = deps;
   }
@@ -104,6 +120,7 @@ export class StepReconciler {
     if (!step || step.metadata.deletionTimestamp) {
       this.deps.tasks.clear(key);
       this.writtenFrom.delete(key);
+      this.forgetTrials(key);
       return undefined;
     }
     if (this.writtenFrom.get(key) === step.metadata.resourceVersion) return undefined;
@@ -142,6 +159,7 @@ export class StepReconciler {
       case 'Failed':
         // Finished: nothing runs; what cleanupAttempts kept stays for inspection. Forget stale tasks.
         this.deps.tasks.clear(pass.key);
+        this.forgetTrials(pass.key);
         return;
     }
   }
@@ -262,9 +280,19 @@ export class StepReconciler {
 
   // ---- Building / Deploying / Running / Validating: create the trial's objects, watch them -------
 
-  private async trial(pass: Pass, driver: AgentDriver): Promise<void> {
-    const { step, status } = pass;
-    const attempt = status.attempt ?? 1;
+  /**
+   * The attempt's input and accepted artifact, from the attempt's ConfigMap. A trial is reconciled on
+   * every change of its Job and pods, so they are kept per attempt instead of read and checked again.
+   */
+  private async prepareTrial(
+    pass: Pass,
+    driver: AgentDriver,
+    attempt: number,
+  ): Promise<PreparedTrial | undefined> {
+    const { step } = pass;
+    const memoKey = `${pass.key}#${step.metadata.uid}#${attempt}`;
+    const known = this.trials.get(memoKey);
+    if (known) return known;
     const stored = await this.attemptConfigMap(step, attempt);
     const artifact = stored?.data?.[ATTEMPT_KEYS.artifact];
     if (artifact === undefined) {
@@ -275,21 +303,39 @@ export class StepReconciler {
         REASON.Generating,
         `The artifact of attempt ${attempt} is missing; asking again`,
       );
-      return;
+      return undefined;
     }
     const input = await this.attemptInput(step, attempt);
     // The stored artifact is the accepted text; the driver accepts it again as if the model had answered it.
     const accepted = driver.accept(artifact, input);
     if (!accepted.ok) {
       await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
-      return;
+      return undefined;
     }
+    this.forgetTrials(pass.key);
+    const prepared: PreparedTrial = { input, accepted, ensured: false };
+    this.trials.set(memoKey, prepared);
+    return prepared;
+  }
+
+  private async trial(pass: Pass, driver: AgentDriver): Promise<void> {
+    const { step, status } = pass;
+    const attempt = status.attempt ?? 1;
+    const prepared = await this.prepareTrial(pass, driver, attempt);
+    if (!prepared) return;
+    const { input, accepted } = prepared;
     if (this.trialOf(driver) === 'inline') {
       const success = driver.succeed(accepted.artifact, input, '');
       await this.finishSuccess(pass, driver, success, input);
       return;
     }
-    for (const object of accepted.objects) await this.ensureObject(object);
+    // ConfigMaps are written once per attempt; Jobs and MiniClusters are checked against the caches on
+    // every pass, so one deleted by hand is made again.
+    for (const object of accepted.objects) {
+      if (prepared.ensured && object.kind === 'ConfigMap') continue;
+      await this.ensureObject(object);
+    }
+    prepared.ensured = true;
     status.activeResource = `${accepted.objects.at(-1)!.kind}/${input.objectName}`;
     const observed: TrialObservation = await observeTrial(this.deps.world, {
       trial: this.trialOf(driver),
@@ -426,6 +472,10 @@ export class StepReconciler {
   }
 
   // ---- Attempt bookkeeping ------------------------------------------------------------------------
+
+  private forgetTrials(key: string): void {
+    for (const memo of this.trials.keys()) if (memo.startsWith(`${key}#`)) this.trials.delete(memo);
+  }
 
   /** Ends the current attempt with an error: the next attempt, or Failed when none is left. */
   private async endAttempt(

@@ -41,6 +41,8 @@ export interface OperatorOptions {
   /** Leader-election timings, for tests. */
   leaseTimings?: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   identity?: string;
+  /** Called when this replica loses the leader lease (it has stopped reconciling for good). */
+  onLostLeadership?: () => void;
   now?: () => Date;
 }
 
@@ -62,6 +64,7 @@ export function createOperator(options: OperatorOptions): Manager {
         }
       : {}),
     ...(options.serveEndpoints ? { healthPort: config.healthPort, metricsPort: config.metricsPort } : {}),
+    ...(options.onLostLeadership ? { onLostLeadership: options.onLostLeadership } : {}),
   });
   const models = new ModelResolver({ config, client, ...(options.model ? { fixed: options.model } : {}) });
   const facts = new ClusterFactsReader(client);

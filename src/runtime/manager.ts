@@ -31,7 +31,7 @@ export interface ManagerOptions {
   metrics?: Metrics;
   /** Backoff of informers after watch errors. */
   informerBackoffMs?: { base: number; max: number };
-  /** What to do when leadership is lost; by default the controllers stop (a new term starts them again). */
+  /** Called when leadership is lost, after reconciling stopped (the CLI exits; in a pod, /healthz fails). */
   onLostLeadership?: () => void;
 }
 
@@ -49,6 +49,7 @@ export class Manager {
   private running = false;
   private started = false;
   private stopping = false;
+  private lostLeadership = false;
 
   constructor(options: ManagerOptions) {
     this.options = options;
@@ -114,7 +115,10 @@ export class Manager {
         healthPort: this.options.healthPort ?? 0,
         metricsPort: this.options.metricsPort ?? 0,
         metrics: this.metrics,
-        probes: { healthy: () => !this.stopping, ready: () => this.ready && !this.stopping },
+        probes: {
+          healthy: () => !this.stopping && !this.lostLeadership,
+          ready: () => this.ready && !this.stopping && !this.lostLeadership,
+        },
       });
     }
     const election = this.options.leaderElection;
@@ -133,8 +137,12 @@ export class Manager {
       onStoppedLeading: () => {
         this.metrics.isLeader.set(0);
         if (this.stopping) return;
-        this.logger.warn('Stopped leading; reconciling stops until this replica leads again');
+        // As controller-runtime does: a replica that lost its lease may hold stale state, so it stops
+        // reconciling for good and reports itself unhealthy; Kubernetes restarts it as a fresh standby.
+        this.lostLeadership = true;
+        this.logger.error('Lost the leader lease; reconciling stopped, restart this replica');
         void this.stopControllers();
+        void this.elector?.stop();
         this.options.onLostLeadership?.();
       },
     });

@@ -336,4 +336,46 @@ describe('leader election', () => {
     );
     expect(lease.spec.leaseTransitions).toBe(1);
   });
+
+  it('a leader whose lease is taken stops reconciling for good and reports itself unhealthy', async () => {
+    const kc = kubeConfigFor(server.url);
+    const client = new KubeClient(kc);
+    const namespace = await freshNamespace(client);
+    let lost = 0;
+    const manager = new Manager({
+      kubeConfig: kc,
+      logger: silentLogger(),
+      namespaces: [namespace],
+      healthPort: 0,
+      metricsPort: 0,
+      leaderElection: {
+        namespace,
+        name: 'fractale-test',
+        identity: 'me',
+        leaseDurationMs: 1000,
+        renewDeadlineMs: 500,
+        retryPeriodMs: 100,
+      },
+      onLostLeadership: () => lost++,
+    });
+    cleanups.push(() => manager.stop());
+    await manager.start();
+    await eventually(() => manager.isLeader);
+    const health = () =>
+      fetch(`http://127.0.0.1:${manager.endpointPorts!.health}/healthz`).then((r) => r.status);
+    expect(await health()).toBe(200);
+    // Another replica takes the lease over (as after a network partition).
+    const lease = await client.get<KubeObject & { spec: Record<string, unknown> }>(
+      RESOURCES.leases,
+      namespace,
+      'fractale-test',
+    );
+    await client.replace(RESOURCES.leases, {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: 'thief', leaseDurationSeconds: 60 },
+    });
+    await eventually(() => lost === 1, 3000);
+    expect(manager.isLeader).toBe(false);
+    expect(await health()).toBe(500);
+  });
 });

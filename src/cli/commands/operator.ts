@@ -2,7 +2,7 @@
 // SIGTERM. `fractale sim`: the simulated cluster in the foreground.
 import type { Command } from 'commander';
 import { ConfigError, ENV, loadConfig } from '../../runtime/config.ts';
-import type { CommandContext } from '../command.ts';
+import { type CommandContext, EXIT } from '../command.ts';
 import { UserError } from '../errors.ts';
 import { aborted, println } from '../io.ts';
 import { connect } from '../kube.ts';
@@ -69,12 +69,26 @@ export function registerOperator(program: Command, ctx: CommandContext): void {
           level: config.logLevel,
           destination: { write: (line: string) => io.stderr.write(line) },
         });
-    const manager = createOperator({ kubeConfig: conn.kubeConfig, config, logger, serveEndpoints: true });
+    let lostLeadership!: () => void;
+    const lost = new Promise<'lost'>((resolve) => {
+      lostLeadership = () => resolve('lost');
+    });
+    const manager = createOperator({
+      kubeConfig: conn.kubeConfig,
+      config,
+      logger,
+      serveEndpoints: true,
+      onLostLeadership: lostLeadership,
+    });
     await manager.start();
     println(io.stderr, `fractale operator running against ${conn.server}; Ctrl-C stops it`);
-    await aborted(io.signal);
-    println(io.stderr, 'Stopping the operator');
+    const why = await Promise.race([aborted(io.signal).then(() => 'interrupted' as const), lost]);
+    println(
+      io.stderr,
+      why === 'lost' ? 'Lost the leader lease; stopping (start the operator again)' : 'Stopping the operator',
+    );
     await manager.stop();
+    if (why === 'lost') ctx.exit(EXIT.failed);
   });
 }
 

@@ -344,7 +344,7 @@ export class PlanReconciler {
           [LABELS.plan]: labelValue(plan.metadata.name!),
           [LABELS.agent]: spec.agent,
         },
-        ownerReferences: [{ ...controllerReference(plan as never) }],
+        ownerReferences: [{ ...controllerReference(plan) }],
       },
       spec: {
         agent: spec.agent,

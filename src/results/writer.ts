@@ -132,7 +132,7 @@ export class ResultsWriter {
         name,
         namespace,
         labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.plan]: labelValue(plan.metadata.name!) },
-        ownerReferences: [controllerReference(plan as never)],
+        ownerReferences: [controllerReference(plan)],
       },
       ...encoded,
     };

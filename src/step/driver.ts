@@ -3,6 +3,7 @@
 // success hands on. The controller runs the same attempt loop for every agent.
 import type { AgentName } from '../api/names.ts';
 import type { KubeObject } from '../kube/client.ts';
+import type { OwnerReference } from '../kube/names.ts';
 
 /**
  * How an artifact is tried: a Kaniko build, a run Job, a Flux MiniCluster, a validator Job (a tool's own
@@ -57,14 +58,7 @@ export interface AttemptInput {
   /** The attempt's object name, labels and owner reference, for manifests. */
   objectName: string;
   labels: Record<string, string>;
-  ownerReference: {
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller: boolean;
-    blockOwnerDeletion: boolean;
-  };
+  ownerReference: OwnerReference;
   maxRuntimeSeconds: number;
 }
 

@@ -660,7 +660,7 @@ export class StepReconciler {
             namespace: step.metadata.namespace!,
             step: step.metadata.name!,
             ...(step.spec.planRef ? { plan: step.spec.planRef.name } : {}),
-            ownerReference: controllerReference(step as never),
+            ownerReference: controllerReference(step),
           },
           [
             { role: 'user', text: prompt },
@@ -726,7 +726,7 @@ export class StepReconciler {
         agent: step.spec.agent,
         ...(step.spec.planRef ? { plan: step.spec.planRef.name } : {}),
       }),
-      ownerReference: { ...controllerReference(step as never), controller: true, blockOwnerDeletion: true },
+      ownerReference: controllerReference(step),
       maxRuntimeSeconds: maxRuntime,
     };
   }
@@ -771,7 +771,7 @@ export class StepReconciler {
             agent: step.spec.agent,
             ...(step.spec.planRef ? { plan: step.spec.planRef.name } : {}),
           }),
-          ownerReferences: [controllerReference(step as never)],
+          ownerReferences: [controllerReference(step)],
         },
         data,
       });

@@ -1,6 +1,7 @@
 // Names, labels and owner references of the objects fractale creates for a step.
 import { createHash } from 'node:crypto';
 import { LABELS, MANAGED_BY } from '../api/names.ts';
+import type { OwnerReference } from './client.ts';
 
 /** The longest name a label value, a DNS label and most object names may have. */
 export const MAX_NAME_LENGTH = 63;
@@ -56,14 +57,7 @@ export function stepLabels(input: StepLabelsInput): Record<string, string> {
   return labels;
 }
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+export type { OwnerReference };
 
 export interface OwnerInput {
   apiVersion: string;

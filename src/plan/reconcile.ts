@@ -20,6 +20,7 @@ import type { Cache } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
+import { StatusWriter } from '../runtime/status.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
 import { setCondition } from '../step/conditions.ts';
 import { mergeStepContext } from './context.ts';
@@ -72,10 +73,10 @@ export function stepRunName(plan: string, step: string, run: number): string {
 
 export class PlanReconciler {
   private readonly deps: PlanReconcilerDeps;
-  /** The resourceVersion each key's last status write was based on: a cache still showing it is stale. */
-  private readonly writtenFrom = new Map<string, string>();
+  private readonly statusWriter: StatusWriter;
   constructor(deps: PlanReconcilerDeps) {
     this.deps = deps;
+    this.statusWriter = new StatusWriter(deps.client, RESOURCES.agentPlans);
   }
 
   private now(): Date {
@@ -88,10 +89,10 @@ export class PlanReconciler {
     if (!plan || plan.metadata.deletionTimestamp) {
       // Steps are owned by the plan and their children by the steps: the garbage collector cleans up.
       this.deps.tasks.clear(key);
-      this.writtenFrom.delete(key);
+      this.statusWriter.forget(key);
       return undefined;
     }
-    if (this.writtenFrom.get(key) === plan.metadata.resourceVersion) return undefined;
+    if (this.statusWriter.isStale(key, plan)) return undefined;
     const pass: Pass = { plan, key, status: structuredClone(plan.status ?? {}), events: [], consumed: [] };
     await this.advance(pass);
     // The results document is written with the status that ends the plan, so both land together.
@@ -437,15 +438,9 @@ export class PlanReconciler {
     const { plan, status } = pass;
     if (status.startTime)
       status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
-    const changed = JSON.stringify(status) !== JSON.stringify(plan.status ?? {});
-    if (changed) {
-      await this.deps.client.replaceStatus(RESOURCES.agentPlans, { ...plan, status });
-      this.writtenFrom.set(pass.key, plan.metadata.resourceVersion ?? '');
-    }
+    const changed = await this.statusWriter.write(pass.key, plan, status);
     for (const id of pass.consumed) this.deps.tasks.clear(pass.key, id);
     if (changed)
       for (const e of pass.events) await this.deps.events.record(plan, e.type, e.reason, e.message);
   }
 }
-
-export type { KubeObject };

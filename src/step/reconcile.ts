@@ -24,6 +24,7 @@ import type { Cache } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
+import { StatusWriter } from '../runtime/status.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
 import { CONDITION, REASON, setCondition } from './conditions.ts';
 import type {
@@ -93,15 +94,12 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class StepReconciler {
   private readonly deps: StepReconcilerDeps;
-  /**
-   * The resourceVersion each key's last status write was based on. The cache shows that version again
-   * only until our write arrives through the watch; acting on it would repeat work, so it is skipped.
-   */
-  private readonly writtenFrom = new Map<string, string>();
+  private readonly statusWriter: StatusWriter;
   /** Each running trial's input and accepted artifact (see prepareTrial). */
   private readonly trials = new Map<string, PreparedTrial>();
   constructor(deps: StepReconcilerDeps) {
     this.deps = deps;
+    this.statusWriter = new StatusWriter(deps.client, RESOURCES.agentSteps);
   }
 
   private now(): Date {
@@ -119,11 +117,11 @@ export class StepReconciler {
     // Gone or going: children are owned by the step, so the garbage collector removes them.
     if (!step || step.metadata.deletionTimestamp) {
       this.deps.tasks.clear(key);
-      this.writtenFrom.delete(key);
+      this.statusWriter.forget(key);
       this.forgetTrials(key);
       return undefined;
     }
-    if (this.writtenFrom.get(key) === step.metadata.resourceVersion) return undefined;
+    if (this.statusWriter.isStale(key, step)) return undefined;
     const pass: Pass = { step, key, status: structuredClone(step.status ?? {}), events: [], consumed: [] };
     const driver = this.deps.drivers[step.spec.agent];
     if (!driver) {
@@ -851,11 +849,8 @@ export class StepReconciler {
     status.observedGeneration = step.metadata.generation ?? 0;
     if (status.startTime)
       status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
-    const changed = JSON.stringify(status) !== JSON.stringify(step.status ?? {});
+    const changed = await this.statusWriter.write(pass.key, step, status);
     if (changed) {
-      // With the cached resourceVersion: a conflict means the cache is stale; the queue retries.
-      await this.deps.client.replaceStatus(RESOURCES.agentSteps, { ...step, status });
-      this.writtenFrom.set(pass.key, step.metadata.resourceVersion ?? '');
       this.deps.metrics.steps.inc({ phase: status.phase ?? 'Pending' });
       if (step.status?.phase) this.deps.metrics.steps.dec({ phase: step.status.phase });
     }

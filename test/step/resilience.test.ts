@@ -4,10 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentStep } from '../../src/api/agentstep.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
 import type { BehaviorsInput } from '../../src/sim/index.ts';
+import { jobManifestAnswer, TEST_IMAGE } from '../helpers/answers.ts';
 import { agentStep, startTestOperator, type TestOperator, waitForPhase } from '../helpers/operator.ts';
 
 type Step = AgentStep & { metadata: { name: string } };
-const IMAGE = 'ghcr.io/example/lammps:1';
+const IMAGE = TEST_IMAGE;
 const BEHAVIORS: BehaviorsInput = {
   pullable: ['ghcr.io/.*', 'cgr.dev/.*'],
   builds: [
@@ -35,20 +36,7 @@ const BEHAVIORS: BehaviorsInput = {
   ],
 };
 
-const job = (command: string) => `
-      \`\`\`yaml
-      apiVersion: batch/v1
-      kind: Job
-      metadata: { name: run }
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: lammps
-                image: ${IMAGE}
-                command: ["sh", "-c", "${command}"]
-      \`\`\``;
+const job = (command: string) => jobManifestAnswer(command);
 const CRASH_THEN_FIX = `responses:
   - agent: kubernetes-job
     text: |${job('lmp -in missing')}

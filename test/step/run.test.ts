@@ -3,27 +3,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentStep } from '../../src/api/agentstep.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
 import type { BehaviorsInput } from '../../src/sim/index.ts';
+import { jobManifestAnswer, TEST_IMAGE } from '../helpers/answers.ts';
 import { agentStep, startTestOperator, type TestOperator, waitForPhase } from '../helpers/operator.ts';
 
 type Step = AgentStep & { metadata: { name: string } };
-const IMAGE = 'ghcr.io/example/lammps:1';
+const IMAGE = TEST_IMAGE;
 
-const job = (command: string, extra = '') => `
-      \`\`\`yaml
-      apiVersion: batch/v1
-      kind: Job
-      metadata:
-        name: lammps
-      spec:
-        template:
-          spec:
-            restartPolicy: Never
-            containers:
-              - name: lammps
-                image: ${IMAGE}
-                command: ["sh", "-c", "${command}"]
-${extra}
-      \`\`\``;
+const job = jobManifestAnswer;
 
 const BEHAVIORS: BehaviorsInput = {
   pullable: ['ghcr.io/.*', 'docker.io/library/.*'],

@@ -120,10 +120,9 @@ function crd(input: CrdInput) {
                   description: 'apiVersion: the versioned schema of this object (fractale.dev/v1alpha1).',
                 },
                 kind: { type: 'string', description: `kind: ${input.kind}.` },
-                metadata: {
-                  type: 'object',
-                  description: 'metadata: the standard object metadata (name, namespace, labels, ...).',
-                },
+                // The API server owns ObjectMeta: a CRD may say only that it is an object (and limit
+                // name or generateName); a description here makes a real server refuse the CRD.
+                metadata: { type: 'object' },
                 spec: jsonSchema(input.spec),
                 status: jsonSchema(input.status),
               },

@@ -11,17 +11,10 @@ import {
   prepareBuiltinUpdate,
   validateBuiltin,
 } from './server/builtins.ts';
+import { versionSchemaErrors } from './server/crd-schema.ts';
 import { applyOwnership } from './server/managed-fields.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './server/patch.ts';
-import {
-  applyDefaults,
-  collectRules,
-  compileRule,
-  type FieldCause,
-  type JSONSchema,
-  prune,
-  validate,
-} from './server/schema.ts';
+import { applyDefaults, type FieldCause, type JSONSchema, prune, validate } from './server/schema.ts';
 import {
   type FieldRequirement,
   type LabelRequirement,
@@ -970,25 +963,7 @@ export class Store {
         message: `Invalid value: ${JSON.stringify(versions.map((v) => (isRecord(v) ? v['name'] : v)))}: must have exactly one version marked as storage version`,
       });
     }
-    versions.forEach((v, i) => {
-      const schema =
-        isRecord(v) && isRecord(v['schema'])
-          ? (v['schema'] as Record<string, unknown>)['openAPIV3Schema']
-          : undefined;
-      const rules: { path: string; rule: string }[] = [];
-      collectRules(schema as JSONSchema | undefined, `spec.versions[${i}].schema.openAPIV3Schema`, rules);
-      for (const r of rules) {
-        try {
-          compileRule(r.rule);
-        } catch (err) {
-          causes.push({
-            reason: 'FieldValueInvalid',
-            field: r.path,
-            message: `Invalid value: ${JSON.stringify(r.rule)}: compilation failed: ${(err as Error).message.split('\n')[0]}`,
-          });
-        }
-      }
-    });
+    causes.push(...versionSchemaErrors(versions));
     return causes;
   }
 

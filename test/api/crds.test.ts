@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentPlanCrd, agentStepCrd, crdDrift, crdFiles } from '../../src/api/index.ts';
+import { versionSchemaErrors } from '../../src/sim/server/crd-schema.ts';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -29,8 +30,10 @@ describe('generated CRDs', () => {
 
   it.each([agentPlanCrd(), agentStepCrd()])('$spec.names.kind has a description on every field', (crd) => {
     const missing: string[] = [];
+    // metadata is the API server's ObjectMeta, documented by it; a CRD may not describe it.
+    const serverOwned = `${crd.spec.names.kind}.metadata`;
     const walk = (schema: Record<string, unknown>, path: string) => {
-      if (!schema['description']) missing.push(path);
+      if (!schema['description'] && path !== serverOwned) missing.push(path);
       const props = (schema['properties'] ?? {}) as Record<string, Record<string, unknown>>;
       for (const [k, v] of Object.entries(props)) walk(v, `${path}.${k}`);
       if (schema['items']) walk(schema['items'] as Record<string, unknown>, `${path}[]`);
@@ -71,6 +74,27 @@ describe('generated CRDs', () => {
     >;
     expect(spec['x-kubernetes-validations']).toEqual([
       expect.objectContaining({ rule: 'self.steps.all(s, self.steps.exists_one(t, t.name == s.name))' }),
+    ]);
+  });
+});
+
+describe('generated CRDs against the API server rules', () => {
+  it.each([agentPlanCrd(), agentStepCrd()])(
+    '$spec.names.kind passes the structural-schema, defaulting and rule-cost checks',
+    (crd) => {
+      expect(versionSchemaErrors(crd.spec.versions)).toEqual([]);
+    },
+  );
+
+  it('would have refused the metadata description the first CRDs carried', () => {
+    const crd = structuredClone(agentPlanCrd());
+    const schema = crd.spec.versions[0]!.schema.openAPIV3Schema as { properties: Record<string, unknown> };
+    schema.properties['metadata'] = {
+      type: 'object',
+      description: 'metadata: the standard object metadata.',
+    };
+    expect(versionSchemaErrors(crd.spec.versions).map((c) => `${c.field}: ${c.message}`)).toEqual([
+      'spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified',
     ]);
   });
 });

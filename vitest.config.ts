@@ -1,12 +1,43 @@
 import { defineConfig } from 'vitest/config';
 
+// Two lanes (docs/testing.md): `sim` runs every suite against the project's simulated cluster;
+// `real` runs the suites under test/real against a real kube-apiserver, etcd and
+// kube-controller-manager built from Kubernetes' sources (scripts/control-plane.ts).
+// FRACTALE_TEST_LANES=sim skips the real lane (which needs Go, and ~12 minutes to build once).
+const lanes = (process.env['FRACTALE_TEST_LANES'] ?? 'sim,real').split(',').map((l) => l.trim());
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Suites start in-process API servers on loopback ports; a few forks keep a 2-core machine responsive.
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      ...(lanes.includes('sim')
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'sim',
+                include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+                exclude: ['test/real/**'],
+              },
+            },
+          ]
+        : []),
+      ...(lanes.includes('real')
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'real',
+                include: ['test/real/**/*.test.ts'],
+                globalSetup: ['test/real/control-plane.setup.ts'],
+              },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -10,7 +10,16 @@
 // ($FRACTALE_CONTROL_PLANE_CACHE, else ~/.cache/fractale/control-plane) and reused after that.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,7 +58,8 @@ function cacheDir(): string {
   const hash = createHash('sha256');
   for (const file of ['go.mod', 'go.sum', 'etcd/main.go']) hash.update(readFileSync(join(moduleDir, file)));
   hash.update(JSON.stringify(BINARIES));
-  const base = process.env['FRACTALE_CONTROL_PLANE_CACHE'] ?? join(homedir(), '.cache', 'fractale', 'control-plane');
+  const base =
+    process.env['FRACTALE_CONTROL_PLANE_CACHE'] ?? join(homedir(), '.cache', 'fractale', 'control-plane');
   return join(base, `${KUBERNETES_VERSION}-${hash.digest('hex').slice(0, 12)}`);
 }
 
@@ -90,13 +100,63 @@ function openssl(args: string[], cwd: string): void {
 
 /** A CA, the API server's serving certificate for 127.0.0.1, and the service-account key pair. */
 function makeCertificates(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=fractale-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      '/CN=fractale-test-ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ],
+    dir,
+  );
   writeFileSync(
     join(dir, 'serving.ext'),
     'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth,clientAuth\n',
   );
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=kube-apiserver', '-keyout', 'apiserver.key', '-out', 'apiserver.csr'], dir);
-  openssl(['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-extfile', 'serving.ext', '-out', 'apiserver.crt'], dir);
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=kube-apiserver',
+      '-keyout',
+      'apiserver.key',
+      '-out',
+      'apiserver.csr',
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'apiserver.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-extfile',
+      'serving.ext',
+      '-out',
+      'apiserver.crt',
+    ],
+    dir,
+  );
   openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
   openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
 }
@@ -109,7 +169,13 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-function writeKubeconfig(path: string, server: string, ca: string, token: string, namespace = 'default'): void {
+function writeKubeconfig(
+  path: string,
+  server: string,
+  ca: string,
+  token: string,
+  namespace = 'default',
+): void {
   const caData = readFileSync(ca).toString('base64');
   writeFileSync(
     path,
@@ -137,22 +203,37 @@ function writeKubeconfig(path: string, server: string, ca: string, token: string
   );
 }
 
-async function waitReady(server: string, ca: string, token: string, children: ChildProcess[], timeoutMs: number) {
+async function waitReady(
+  server: string,
+  ca: string,
+  token: string,
+  children: ChildProcess[],
+  timeoutMs: number,
+) {
   const deadline = Date.now() + timeoutMs;
   const { Agent, request } = await import('node:https');
   const agent = new Agent({ ca: readFileSync(ca) });
   let last = '';
   while (Date.now() < deadline) {
     const dead = children.find((c) => c.exitCode !== null);
-    if (dead) throw new Error(`${dead.spawnfile} exited with code ${dead.exitCode} before the control plane was ready`);
+    if (dead)
+      throw new Error(
+        `${dead.spawnfile} exited with code ${dead.exitCode} before the control plane was ready`,
+      );
     last = await new Promise<string>((resolve) => {
-      const req = request(`${server}/readyz`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-        let body = '';
-        res.on('data', (d) => {
-          body += d;
-        });
-        res.on('end', () => resolve(res.statusCode === 200 ? 'ok' : `${res.statusCode} ${body.slice(0, 200)}`));
-      });
+      const req = request(
+        `${server}/readyz`,
+        { agent, headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () =>
+            resolve(res.statusCode === 200 ? 'ok' : `${res.statusCode} ${body.slice(0, 200)}`),
+          );
+        },
+      );
       req.on('error', (err) => resolve(err.message));
       req.end();
     });
@@ -167,7 +248,9 @@ async function waitReady(server: string, ca: string, token: string, children: Ch
  * folder by default), waits until the API server is ready and the default ServiceAccount exists,
  * and returns the admin kubeconfig. Logs go to `<dir>/<component>.log`.
  */
-export async function startControlPlane(options: { dir?: string; log?: (line: string) => void } = {}): Promise<ControlPlane> {
+export async function startControlPlane(
+  options: { dir?: string; log?: (line: string) => void } = {},
+): Promise<ControlPlane> {
   const log = options.log ?? console.error;
   const bin = buildControlPlane(log);
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'fractale-control-plane-'));

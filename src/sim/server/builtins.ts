@@ -534,6 +534,31 @@ function qosClass(spec: Rec): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+/**
+ * The API server decodes into Go structs whose optional strings are `omitempty`: an env var written
+ * with `value: ""` reads back with no value. A client that applies such a manifest sees a change on
+ * every apply (kubectl says "configured"), so the sim drops it as the real server does.
+ */
+function omitEmptyEnvValues(spec: Rec): void {
+  for (const key of ['containers', 'initContainers']) {
+    const list = spec[key];
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      if (!isRec(c) || !Array.isArray(c['env'])) continue;
+      for (const e of c['env']) if (isRec(e) && e['value'] === '') delete e['value'];
+    }
+  }
+}
+
+/** The pod spec of a Pod, or of the template of a workload (Job, Deployment). */
+function podSpecOf(type: ResourceType, rec: Rec): Rec | undefined {
+  if (type.kind === 'Pod') return isRec(rec['spec']) ? rec['spec'] : undefined;
+  const spec = rec['spec'];
+  if (!isRec(spec) || !isRec(spec['template'])) return undefined;
+  const podSpec = spec['template']['spec'];
+  return isRec(podSpec) ? podSpec : undefined;
+}
+
 function defaultPodSpec(spec: Rec): void {
   spec['restartPolicy'] ??= 'Always';
   spec['dnsPolicy'] ??= 'ClusterFirst';
@@ -600,6 +625,8 @@ let nextClusterIp = 10;
 /** Defaults and status reset a built-in's REST strategy applies on create (PrepareForCreate + defaulting). */
 export function prepareBuiltinCreate(type: ResourceType, o: KubeObject): void {
   const rec = o as Rec;
+  const podSpec = podSpecOf(type, rec);
+  if (podSpec) omitEmptyEnvValues(podSpec);
   switch (type.kind) {
     case 'Pod': {
       const spec = ensure(rec, 'spec');
@@ -672,6 +699,8 @@ export function prepareBuiltinCreate(type: ResourceType, o: KubeObject): void {
 
 /** Defaults a built-in's strategy applies on update (stringData folding, pod container defaults). */
 export function prepareBuiltinUpdate(type: ResourceType, o: KubeObject): void {
+  const podSpec = podSpecOf(type, o as Rec);
+  if (podSpec) omitEmptyEnvValues(podSpec);
   if (type.kind === 'Secret') foldStringData(o as Rec);
   if (type.kind === 'Namespace')
     o.metadata.labels = { ...o.metadata.labels, 'kubernetes.io/metadata.name': o.metadata.name ?? '' };

@@ -104,11 +104,11 @@ export class KubeClient {
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const init = await this.config.applyToFetchOptions({});
-    const headers: Record<string, string> = {
-      ...(init.headers as Record<string, string>),
-      Accept: 'application/json',
-    };
-    if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
+    // The credentials (a bearer token, basic auth) come as a Headers instance: copy its entries,
+    // since spreading it gives {} and every request would go out anonymous.
+    const headers = Object.fromEntries((init.headers as unknown as Headers).entries());
+    headers['accept'] = 'application/json';
+    if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     const response = await fetch(url.toString(), {
       ...init,
       method,

@@ -34,6 +34,8 @@ export default defineConfig({
                 name: 'real',
                 include: ['test/real/**/*.test.ts'],
                 globalSetup: ['test/real/control-plane.setup.ts'],
+                // The suites share one control plane (installing and deleting CRDs): one file at a time.
+                fileParallelism: false,
               },
             },
           ]

@@ -17,9 +17,18 @@ const run = promisify(execFile);
 const NS = 'fractale-system';
 let work: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'fractale-real-install-'));
-});
+  // A user's first install: no fractale CRDs yet (another suite of the lane may have made them).
+  await kubectl(
+    'delete',
+    'crd',
+    'agentplans.fractale.dev',
+    'agentsteps.fractale.dev',
+    '--ignore-not-found',
+    '--wait',
+  );
+}, 120_000);
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });

@@ -242,8 +242,10 @@ describe('leader election', () => {
           namespace,
           name: 'fractale-test',
           identity,
-          leaseDurationMs: 1000,
-          renewDeadlineMs: 700,
+          // Long enough that a loaded machine's late timers never make the leader miss a renewal
+          // (which would let the other take over mid-test); the takeover below follows a release.
+          leaseDurationMs: 6000,
+          renewDeadlineMs: 4500,
           retryPeriodMs: 100,
         },
       });
@@ -288,7 +290,7 @@ describe('leader election', () => {
     >(RESOURCES.leases, namespace, 'fractale-test');
     // Without the release, the stopped leader would still hold it until its duration ran out.
     expect(released.spec.holderIdentity ?? null).not.toBe(followerId === 'a' ? 'b' : 'a');
-    await eventually(() => follower.isLeader, 3000);
+    await eventually(() => follower.isLeader, 10_000);
     await client.create(RESOURCES.configMaps, configMap(namespace, 'two'));
     await eventually(() => reconciledBy.get(followerId)?.has(`${namespace}/two`));
     const lease = await client.get<
@@ -331,7 +333,7 @@ describe('leader election', () => {
     cleanups.push(() => manager.stop());
     const started = Date.now();
     await manager.start();
-    await eventually(() => manager.isLeader, 4000);
+    await eventually(() => manager.isLeader, 10_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     const lease = await client.get<KubeObject & { spec: { leaseTransitions: number } }>(
       RESOURCES.leases,
@@ -378,7 +380,7 @@ describe('leader election', () => {
       ...lease,
       spec: { ...lease.spec, holderIdentity: 'thief', leaseDurationSeconds: 60 },
     });
-    await eventually(() => lost === 1, 3000);
+    await eventually(() => lost === 1, 10_000);
     expect(manager.isLeader).toBe(false);
     expect(await health()).toBe(500);
   });

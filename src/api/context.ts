@@ -60,6 +60,12 @@ const common = {
   ).optional(),
   details: text('what the agent must know: data, commands, versions').optional(),
   maxAttempts: maxAttempts('maxAttempts').optional(),
+  logBudget: z
+    .int({ message: 'logBudget must be a whole number of tokens' })
+    .min(200, { message: 'logBudget must be at least 200 tokens (room for a root cause and its context)' })
+    .max(100_000, { message: 'logBudget must be at most 100000 tokens' })
+    .describe("the most tokens of a failure's log the model reads; default: the operator's --log-budget")
+    .optional(),
 };
 
 export const buildContext = z.looseObject({

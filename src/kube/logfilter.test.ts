@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { estimateTokens, filterLog, isErrorLine, isNoise } from './logfilter.ts';
+import { estimateTokens, filterLog, isErrorLine, isNoise, rootCause, rootKind } from './logfilter.ts';
 
 const fixture = readFileSync(
   new URL('../../test/fixtures/build-logs/apt-cmake-failure.log', import.meta.url),
@@ -74,18 +74,21 @@ describe('error lines', () => {
 });
 
 describe('filterLog', () => {
-  // Compiler, linker and make diagnostics, named independently of the filter's own patterns.
-  const diagnostic = /: (fatal )?error:|undefined reference|\*\*\* |^exit code:|^\s+\d+ \| |\^~+/;
-
-  it('keeps every error line of a real apt + cmake build log', () => {
+  it('keeps both root causes of a real apt + cmake build log, and its last line', () => {
     const filtered = filterLog(fixture).split('\n');
-    const errors = fixture.split('\n').filter((line) => diagnostic.test(line));
-    expect(errors.length).toBeGreaterThanOrEqual(8);
-    for (const line of errors) expect(filtered).toContain(line.trimEnd());
+    const line = (part: string) =>
+      fixture
+        .split('\n')
+        .find((l) => l.includes(part))!
+        .trimEnd();
+    expect(filtered).toContain(line('undefined reference to `field_momentum'));
+    expect(filtered).toContain(line('was not declared in this scope'));
+    expect(filtered).toContain(line('collect2: error: ld returned 1 exit status'));
+    expect(filtered.at(-1)).toBe('exit code: 2');
   });
 
-  it('shrinks the real log to at most a tenth of its tokens', () => {
-    expect(estimateTokens(filterLog(fixture))).toBeLessThanOrEqual(estimateTokens(fixture) / 10);
+  it('shrinks the real log to at most a twentieth of its tokens', () => {
+    expect(estimateTokens(filterLog(fixture))).toBeLessThanOrEqual(estimateTokens(fixture) / 20);
   });
 
   it('drops the package noise of the real log', () => {
@@ -98,27 +101,62 @@ describe('filterLog', () => {
     expect(filterLog(log)).toBe('… 2 lines omitted …\nfirst\nsecond');
   });
 
-  it('keeps two lines of context around an error, then the tail', () => {
-    const log = ['a', 'b', 'c', 'd', 'fatal: broken', 'e', 'f', 'g', 'h'].join('\n');
-    expect(filterLog(log, { budgetTokens: 6 })).toBe(
-      '… 2 lines omitted …\nc\nd\nfatal: broken\ne\nf\n… 1 line omitted …\nh',
+  it('keeps the command and three lines before a root cause, two after, and the last failure', () => {
+    const log = [
+      'a',
+      'b',
+      'c',
+      'd',
+      'gcc -O2 -c main.c -o main.o',
+      'main.c:3:1: error: expected ; before }',
+      'e',
+      'f',
+      'g',
+      'make: *** [Makefile:3: main.o] Error 1',
+    ].join('\n');
+    expect(filterLog(log)).toBe(
+      [
+        '… 1 line omitted …',
+        'b',
+        'c',
+        'd',
+        'gcc -O2 -c main.c -o main.o',
+        'main.c:3:1: error: expected ; before }',
+        'e',
+        'f',
+        'g',
+        'make: *** [Makefile:3: main.o] Error 1',
+      ].join('\n'),
     );
   });
 
-  it('fills the budget from the tail', () => {
+  it('gives a log with no error its tail, within the budget', () => {
     const log = Array.from({ length: 1000 }, (_, i) => `step ${i}`).join('\n');
-    const filtered = filterLog(log, { budgetTokens: 10 });
+    const filtered = filterLog(log, { budgetTokens: 20 });
     expect(filtered.startsWith('… ')).toBe(true);
     expect(filtered.endsWith('step 999')).toBe(true);
-    expect(filtered.length).toBeLessThanOrEqual(40 + 30);
+    expect(filtered.length).toBeLessThanOrEqual(80);
   });
 
-  it('keeps the first and the last errors when errors alone exceed the budget', () => {
-    const log = Array.from({ length: 400 }, (_, i) => `error: problem ${i}`).join('\n\n\n\n\n\n');
-    const filtered = filterLog(log, { budgetTokens: 50, context: 0 });
-    expect(filtered).toContain('error: problem 0\n');
-    expect(filtered).toContain('error: problem 399');
-    expect(filtered).not.toContain('error: problem 200\n');
+  it.each([200, 500, 1500, 4000])(
+    'never exceeds a budget of %i tokens, omission marks included',
+    (budgetTokens) => {
+      const log = Array.from({ length: 3000 }, (_, i) =>
+        i % 7 === 0
+          ? `src/f${i}.c:${i}:1: error: problem ${i} ${'x'.repeat(i % 300)}`
+          : `make[${i % 5}]: *** [t${i}] Error 2`,
+      ).join('\n');
+      const filtered = filterLog(log, { budgetTokens });
+      expect(estimateTokens(filtered)).toBeLessThanOrEqual(budgetTokens);
+      expect(filtered).toContain('src/f0.c:0:1: error: problem 0');
+    },
+  );
+
+  it('cuts the root cause itself when not even it fits', () => {
+    const log = `x\nerror: ${'y'.repeat(5000)}\nz`;
+    const filtered = filterLog(log, { budgetTokens: 30 });
+    expect(filtered.length).toBeLessThanOrEqual(120);
+    expect(filtered).toContain('error: yyy');
   });
 
   it('collapses repeated lines and strips terminal escapes', () => {
@@ -136,5 +174,60 @@ describe('filterLog', () => {
     expect(filtered.length).toBeLessThanOrEqual(200);
     expect(filtered.startsWith('error: x')).toBe(true);
     expect(filtered.endsWith('END')).toBe(true);
+  });
+});
+
+describe('root causes', () => {
+  it.each([
+    ['configure: NOTE: Could not find .git directory', undefined],
+    ['mpicc -O2 -I. -c error.c -o error.o', undefined],
+    ['ar -rcu libHYPRE.a error.o', undefined],
+    ['foo.c:3:5: warning: unused variable ‘x’ [-Wunused-variable]', undefined],
+    ['make[2]: *** [Makefile:40: all] Error 2', undefined],
+    ['collect2: error: ld returned 1 exit status', undefined],
+    ["amg.c:41:3: error: unknown type name 'HYPRE_Int'", 'compiler'],
+    [
+      '../utilities/_hypre_utilities.h:15:10: fatal error: HYPRE_config.h: No such file or directory',
+      'compiler',
+    ],
+    ['CMake Error at CMakeLists.txt:4 (find_package):', 'cmake'],
+    ['/usr/bin/ld: cannot find -lhypre: No such file or directory', 'linker'],
+    ["main.cpp:(.text+0x3f): undefined reference to `field_momentum(unsigned long)'", 'linker'],
+    ['E: Unable to locate package libdoesnotexist-dev', 'apt'],
+    ['ERROR: Could not find a version that satisfies the requirement numpy==0.0.1', 'pip'],
+    ["KeyError: 'steps'", 'python'],
+    ["fatal: unable to access 'https://github.com/x/y.git/': Could not resolve host: github.com", 'git'],
+    ['There are not enough slots available in the system to satisfy the 64', 'mpi'],
+    ['/bin/sh: 1: lmp: not found', 'shell'],
+  ])('%j is a root cause of kind %j', (line, kind) => {
+    expect(rootKind(line)).toBe(kind);
+  });
+
+  it('takes the exception of a Python traceback, not its frames', () => {
+    const log = [
+      'loading data',
+      'Traceback (most recent call last):',
+      '  File "/app/run.py", line 9, in <module>',
+      '    main()',
+      '  File "/app/run.py", line 5, in main',
+      "    steps = config['steps']",
+      "KeyError: 'steps'",
+    ].join('\n');
+    expect(rootCause(log)).toBe("KeyError: 'steps'");
+  });
+
+  it('prefers the first real error to a configure NOTE, compiler commands and the cascade', () => {
+    const log = [
+      'configure: NOTE: Could not find .git directory',
+      'mpicc -O2 -c error.c -o error.o',
+      "amg.c:41:3: error: unknown type name 'HYPRE_Int'",
+      'make: *** [Makefile:3: amg.o] Error 1',
+    ].join('\n');
+    expect(rootCause(log)).toBe("amg.c:41:3: error: unknown type name 'HYPRE_Int'");
+  });
+
+  it('falls back to the first error-like line, and to nothing', () => {
+    expect(rootCause('ok\nthe server refused the request\nbye')).toBe('the server refused the request');
+    expect(rootCause('all good\ndone')).toBeUndefined();
   });
 });

@@ -10,7 +10,6 @@ import { miniclusterDriver } from '../agents/minicluster/driver.ts';
 import type { AgentName } from '../api/names.ts';
 import { ContextCache } from '../cache/cache.ts';
 import { KubeClient } from '../kube/client.ts';
-import { DEFAULT_LOG_BUDGET_TOKENS } from '../kube/logfilter.ts';
 import { ConversationStore } from '../llm/history.ts';
 import type { LanguageModel } from '../llm/types.ts';
 import { planController } from '../plan/controller.ts';
@@ -82,7 +81,7 @@ export function createOperator(options: OperatorOptions): Manager {
       defaultMaxRuntime: config.defaultMaxRuntime,
       defaultMaxAttempts: config.defaultMaxAttempts,
       ...(config.fluxValidatorImage ? { fluxValidatorImage: config.fluxValidatorImage } : {}),
-      logBudgetTokens: DEFAULT_LOG_BUDGET_TOKENS,
+      logBudgetTokens: config.logBudget,
     },
     cache: new ContextCache(client),
     conversations: new ConversationStore(kubeConfig),

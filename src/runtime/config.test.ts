@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       kanikoImage: DEFAULT_KANIKO_IMAGE,
       defaultMaxAttempts: 10,
       defaultMaxRuntime: 600,
+      logBudget: 4000,
       metricsPort: 8080,
       healthPort: 8081,
       leaderElect: true,
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
       /--script \(FRACTALE_SCRIPT\): the scripted provider needs a script file/,
     ],
     [{ FRACTALE_LEADER_ELECT: 'maybe' }, /--leader-elect \(FRACTALE_LEADER_ELECT\)/],
+    [{ FRACTALE_LOG_BUDGET: '50' }, /--log-budget \(FRACTALE_LOG_BUDGET\): .*200/],
   ])('refuses %o naming the flag and the variable', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError);
     expect(() => loadConfig({}, env)).toThrow(message);

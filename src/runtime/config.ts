@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { KANIKO_IMAGE } from '../agents/build/manifests.ts';
 import { formatIssues } from '../api/context.ts';
+import { DEFAULT_LOG_BUDGET_TOKENS, MIN_LOG_BUDGET_TOKENS } from '../kube/logfilter.ts';
 
 /** The Kaniko image builds run by default (see KANIKO_IMAGE for why this fork). */
 export const DEFAULT_KANIKO_IMAGE = KANIKO_IMAGE;
@@ -39,6 +40,7 @@ export const operatorConfig = z.object({
   fluxValidatorImage: z.string().min(1).optional(),
   defaultMaxAttempts: int(1, 100).default(10),
   defaultMaxRuntime: int(1, 7 * 24 * 3600).default(600),
+  logBudget: int(MIN_LOG_BUDGET_TOKENS, 100_000).default(DEFAULT_LOG_BUDGET_TOKENS),
   metricsPort: port.default(8080),
   healthPort: port.default(8081),
   leaderElect: bool.default(true),
@@ -66,6 +68,7 @@ export const ENV: Record<keyof OperatorConfig, string> = {
   fluxValidatorImage: 'FRACTALE_FLUX_VALIDATOR_IMAGE',
   defaultMaxAttempts: 'FRACTALE_DEFAULT_MAX_ATTEMPTS',
   defaultMaxRuntime: 'FRACTALE_DEFAULT_MAX_RUNTIME',
+  logBudget: 'FRACTALE_LOG_BUDGET',
   metricsPort: 'FRACTALE_METRICS_PORT',
   healthPort: 'FRACTALE_HEALTH_PORT',
   leaderElect: 'FRACTALE_LEADER_ELECT',

@@ -342,7 +342,9 @@ export class StepReconciler {
       startedAt: Date.parse(status.attemptStartTime ?? status.startTime ?? iso(this.now())),
       now: this.now().getTime(),
       maxRuntimeSeconds: input.maxRuntimeSeconds,
-      logBudgetTokens: this.deps.settings.logBudgetTokens,
+      // A step may give its failures a budget of its own (context.logBudget), else the operator's.
+      logBudgetTokens:
+        (input.context['logBudget'] as number | undefined) ?? this.deps.settings.logBudgetTokens,
     });
     if (observed.state === 'pending' || observed.state === 'running') {
       const next = trialPhase(this.trialOf(driver), observed.state);

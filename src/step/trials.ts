@@ -13,7 +13,7 @@ import {
   type JobLike,
   type PodLike,
 } from '../kube/diagnostics.ts';
-import { filterLog, isErrorLine } from '../kube/logfilter.ts';
+import { filterLog, rootCause } from '../kube/logfilter.ts';
 import { RESOURCES, type Resource } from '../kube/resources.ts';
 import type { Cache } from '../runtime/informer.ts';
 import { REASON } from './conditions.ts';
@@ -166,12 +166,9 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     });
     events.push(...(list.items as EventLike[]));
   }
-  // "BackoffLimitExceeded" says little; the log's first error line is usually the root cause (later
-  // ones, such as Kaniko's "error building image", only report that a command failed).
-  const errorLine = rawLog
-    .split('\n')
-    .find((line) => isErrorLine(line))
-    ?.trim();
+  // "BackoffLimitExceeded" says little; the log's best-ranked root cause says what went wrong (not
+  // the consequences after it, such as Kaniko's "error building image", nor a configure NOTE).
+  const errorLine = rootCause(rawLog);
   if (errorLine && failure.reason === failedReason(q.trial)) {
     failure.summary = `the ${what} failed: ${errorLine.slice(0, 400)}`;
   }

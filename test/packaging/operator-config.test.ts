@@ -83,6 +83,7 @@ describe('the operator reads the environment the chart sets', () => {
       'runServiceAccount',
       'defaultMaxAttempts',
       'defaultMaxRuntime',
+      'logBudget',
       'metricsPort',
       'healthPort',
       'leaderElect',

@@ -24,6 +24,10 @@ const OPERATOR_FLAGS: [flag: string, description: string][] = [
   ['--flux-validator-image <image>', 'image that validates Flux batch scripts'],
   ['--default-max-attempts <n>', 'attempts of a step that sets none'],
   ['--default-max-runtime <seconds>', 'runtime limit of a run that sets none'],
+  [
+    '--log-budget <tokens>',
+    "most tokens of a failure's log the model reads (a step's context.logBudget wins)",
+  ],
   ['--metrics-port <port>', 'port of /metrics (0: any free port)'],
   ['--health-port <port>', 'port of /healthz and /readyz (0: any free port)'],
   ['--leader-elect [bool]', 'hold a Lease so that only one replica works'],

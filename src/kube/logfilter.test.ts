@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { estimateTokens, filterLog, isErrorLine, isNoise, rootCause, rootKind } from './logfilter.ts';
+import { failureCases, readCaseLog, SYNTHETIC_CASCADES } from '../../test/fixtures/build-logs/cases.ts';
+import {
+  DEFAULT_LOG_BUDGET_TOKENS,
+  estimateTokens,
+  filterLog,
+  isErrorLine,
+  isNoise,
+  rootCause,
+  rootKind,
+} from './logfilter.ts';
 
 const fixture = readFileSync(
   new URL('../../test/fixtures/build-logs/apt-cmake-failure.log', import.meta.url),
@@ -229,5 +238,37 @@ describe('root causes', () => {
   it('falls back to the first error-like line, and to nothing', () => {
     expect(rootCause('ok\nthe server refused the request\nbye')).toBe('the server refused the request');
     expect(rootCause('all good\ndone')).toBeUndefined();
+  });
+});
+
+describe('real failure logs (test/fixtures/build-logs)', () => {
+  const summaryOf = (log: string) => rootCause(log) ?? '';
+
+  it.each(failureCases())(
+    '$file: the root cause survives, is the summary, and fits',
+    ({ file, rootCause: cause }) => {
+      const log = readCaseLog(file);
+      const filtered = filterLog(log);
+      expect(filtered).toContain(cause);
+      expect(summaryOf(log)).toContain(cause);
+      expect(estimateTokens(filtered)).toBeLessThanOrEqual(DEFAULT_LOG_BUDGET_TOKENS);
+    },
+  );
+
+  it.each(SYNTHETIC_CASCADES)('$name: the root cause survives the cascade and is the summary', (c) => {
+    const log = c.log();
+    const filtered = filterLog(log);
+    expect(filtered).toContain(c.rootCause);
+    expect(summaryOf(log)).toContain(c.rootCause);
+    expect(estimateTokens(filtered)).toBeLessThanOrEqual(1500);
+  });
+
+  it('keeps the real AMG2023/hypre missing-header context under 1,500 tokens, at any budget', () => {
+    const log = readCaseLog('hypre-amg2023-missing-header.log');
+    for (const budgetTokens of [200, 400, 1500, 4000]) {
+      const filtered = filterLog(log, { budgetTokens });
+      expect(estimateTokens(filtered)).toBeLessThanOrEqual(Math.min(budgetTokens, 1500));
+      expect(filtered).toContain('amg.c:33:10: fatal error: HYPRE_config.h: No such file or directory');
+    }
   });
 });

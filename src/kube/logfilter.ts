@@ -67,6 +67,7 @@ const NOT_AN_ERROR = [
   /^warning: /i,
   /\b(0|no) errors?\b/i,
   /^-- Found /,
+  /^ERROR: Ignored the following (yanked )?versions/,
   /^(checking|-- Looking for|-- Performing Test) .*(no|not found|failed|Failed)$/,
 ];
 
@@ -74,8 +75,9 @@ const NOT_AN_ERROR = [
 const ROOT_KINDS: readonly { kind: string; pattern: RegExp }[] = [
   {
     kind: 'compiler',
+    // gcc and clang (file:line:col: error:), rustc (error[E0308]:), Go (file.go:line:col: …), tsc
     pattern:
-      /^\S+?:\d+(:\d+)?: (fatal )?error: |^(\S+: )?(fatal )?error: .*(No such file or directory|unknown type name|was not declared|undeclared)/,
+      /^\S+?:\d+(:\d+)?: (fatal )?error: |^(\S+: )?(fatal )?error: .*(No such file or directory|unknown type name|was not declared|undeclared)|^error\[E\d+\]: |^\S+\.go:\d+:\d+: |^\S+\(\d+,\d+\): error TS\d+: |^The Open MPI wrapper compiler was unable to find/,
   },
   {
     kind: 'cmake',
@@ -106,6 +108,13 @@ const ROOT_KINDS: readonly { kind: string; pattern: RegExp }[] = [
       /There (are|were) not enough slots|MPI_ABORT was invoked|mpirun (noticed|has exited|was unable|detected)|MPI_Init\w* failed|(PMIx?|ORTE|PRTE)\S* (was unable|has lost|failed)|prterun (was unable|noticed|has exited)|Primary job +terminated normally, but|An MPI communication peer process has unexpectedly disconnected|ompi_mpi_init: /,
   },
   { kind: 'missing-file', pattern: /\bNo such file or directory\b/ },
+  {
+    kind: 'runtime',
+    pattern:
+      /^terminate called after throwing|^\S+: .*Assertion .* failed\.$|^Fatal error in \w+: |^forrtl: severe /,
+  },
+  // A program's own message (an MPI rank, a solver) that says ERROR: or FATAL: in capitals.
+  { kind: 'program', pattern: /(^|\s|: )(ERROR|FATAL)(: | - )/ },
   {
     kind: 'shell',
     pattern:

@@ -89,6 +89,6 @@ const out = join(import.meta.dirname, 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, 'failure-context.json'),
-  `${JSON.stringify({ tokensPerChar: 0.25, rows }, null, 1)}\n`,
+  `${JSON.stringify({ tokensPerChar: 0.25, rows }, null, 2)}\n`,
 );
 if (rows.some((r) => !r.rootCauseKept)) process.exitCode = 1;

@@ -34,6 +34,7 @@ import {
 } from './nodes.ts';
 import { startApiServer } from './server/index.ts';
 import { type KubeObject, Store } from './store.ts';
+import { storeCluster } from './world/cluster.ts';
 
 export type { Behaviors, BehaviorsInput } from './behaviors.ts';
 export { BehaviorsError, loadBehaviors, parseBehaviors } from './behaviors.ts';
@@ -153,14 +154,16 @@ export function startSimControllers(options: SimControllersOptions): SimControll
   const { store, logs } = options;
   const registry = new SimRegistry();
   const timers = new SimTimers(speed);
+  const cluster = storeCluster(store);
   const ctx: SimContext = {
     store,
+    cluster,
     logs,
     registry,
     behaviors,
     clock,
     timers,
-    events: new EventRecorder(store, clock),
+    events: new EventRecorder(cluster, clock),
   };
   nodes.forEach((spec, index) => {
     const node = nodeObject(spec, index, clock()) as unknown as KubeObject;

@@ -225,16 +225,12 @@ export class FluxOperator {
   }
 
   start(): void {
-    const { store } = this.#ctx;
+    const { cluster } = this.#ctx;
     this.#unwatch.push(
-      store.watch(
-        'apiextensions.k8s.io/v1/customresourcedefinitions',
-        () => queueMicrotask(() => this.#watchIfServed()),
-        {
-          resourceVersion: '0',
-        },
+      cluster.watch('apiextensions.k8s.io/v1/customresourcedefinitions', () =>
+        queueMicrotask(() => this.#watchIfServed()),
       ),
-      store.watch('batch/v1/jobs', (event) => this.#onJob(event), { resourceVersion: '0' }),
+      cluster.watch('batch/v1/jobs', (event) => this.#onJob(event)),
     );
     this.#watchIfServed();
   }
@@ -247,16 +243,12 @@ export class FluxOperator {
   /** The MiniCluster kind exists only once its CRD is installed. */
   #watchIfServed(): void {
     if (this.#watchingMiniClusters || this.#ctx.timers.stopped) return;
-    if (!this.#ctx.store.resolve('miniclusters', 'flux-framework.org')) return;
+    if (!this.#ctx.cluster.serves('miniclusters', 'flux-framework.org')) return;
     this.#watchingMiniClusters = true;
     this.#unwatch.push(
-      this.#ctx.store.watch(
-        miniClusterResource,
-        (event) => {
-          if (event.type !== 'DELETED') this.#queue.add(objectKey(event.object));
-        },
-        { resourceVersion: '0' },
-      ),
+      this.#ctx.cluster.watch(miniClusterResource, (event) => {
+        if (event.type !== 'DELETED') this.#queue.add(objectKey(event.object));
+      }),
     );
   }
 
@@ -266,22 +258,26 @@ export class FluxOperator {
   }
 
   #sync(key: string): void {
-    const { store, clock } = this.#ctx;
-    if (!store.resolve('miniclusters', 'flux-framework.org')) return;
+    const { cluster, clock } = this.#ctx;
+    if (!cluster.serves('miniclusters', 'flux-framework.org')) return;
     const { namespace, name } = splitKey(key);
-    const miniCluster = store.get(miniClusterResource, namespace, name);
+    const miniCluster = cluster.get(miniClusterResource, namespace, name);
     if (!miniCluster || miniCluster.metadata.deletionTimestamp) return;
     const spec = (miniCluster['spec'] ?? {}) as MiniClusterSpec;
     // The operator refuses a MiniCluster without nodes or containers and does nothing with it.
     if (!spec.size || (spec.containers ?? []).length === 0) return;
-    if (!store.getRaw('v1/configmaps', namespace, `${name}-entrypoint`)) {
-      store.create('v1/configmaps', miniClusterEntrypoint(miniCluster));
+    if (!cluster.getRaw('v1/configmaps', namespace, `${name}-entrypoint`)) {
+      cluster.create('v1/configmaps', miniClusterEntrypoint(miniCluster));
     }
     const service = miniClusterService(miniCluster);
-    if (!store.getRaw('v1/services', namespace, service.metadata.name ?? ''))
-      store.create('v1/services', service);
-    let job = store.getRaw('batch/v1/jobs', namespace, name);
-    if (!job) job = store.create('batch/v1/jobs', miniClusterJob(miniCluster));
+    if (!cluster.getRaw('v1/services', namespace, service.metadata.name ?? ''))
+      cluster.create('v1/services', service);
+    const job = cluster.getRaw('batch/v1/jobs', namespace, name);
+    if (!job) {
+      // The Job's own event brings the MiniCluster back once it exists.
+      cluster.create('batch/v1/jobs', miniClusterJob(miniCluster));
+      return;
+    }
     if (controllerOf(job)?.uid !== miniCluster.metadata.uid) return;
     const jobStatus = (job['status'] ?? {}) as { conditions?: Record<string, unknown>[] };
     const previous = (miniCluster['status'] ?? {}) as Record<string, unknown>;
@@ -312,7 +308,7 @@ export class FluxOperator {
     };
     if (JSON.stringify(status) === JSON.stringify(previous)) return;
     miniCluster['status'] = status;
-    store.updateStatus(miniClusterResource, miniCluster);
+    cluster.updateStatus(miniClusterResource, miniCluster);
   }
 }
 
@@ -325,12 +321,12 @@ export function fluxResolver(ctx: SimContext): ProgramResolver {
     const jobOwner = controllerOf(pod as unknown as KubeObject);
     if (jobOwner?.kind !== 'Job') return undefined;
     const namespace = pod.metadata?.namespace;
-    const job = ctx.store.getRaw('batch/v1/jobs', namespace, jobOwner.name);
+    const job = ctx.cluster.getRaw('batch/v1/jobs', namespace, jobOwner.name);
     const owner = job ? controllerOf(job) : undefined;
-    if (!job || owner?.kind !== 'MiniCluster' || !ctx.store.resolve('miniclusters', 'flux-framework.org')) {
+    if (!job || owner?.kind !== 'MiniCluster' || !ctx.cluster.serves('miniclusters', 'flux-framework.org')) {
       return undefined;
     }
-    const miniCluster = ctx.store.getRaw(miniClusterResource, namespace, owner.name);
+    const miniCluster = ctx.cluster.getRaw(miniClusterResource, namespace, owner.name);
     if (!miniCluster) return undefined;
     const spec = (miniCluster['spec'] ?? {}) as MiniClusterSpec;
     if ((pod.spec?.initContainers ?? []).some((init) => init.name === container.name)) {

@@ -102,7 +102,7 @@ export class Kubelet {
   }
 
   start(): void {
-    this.#unwatch = this.#ctx.store.watch('v1/pods', (event) => this.#onPod(event), { resourceVersion: '0' });
+    this.#unwatch = this.#ctx.cluster.watch('v1/pods', (event) => this.#onPod(event));
   }
 
   stop(): void {
@@ -232,7 +232,8 @@ class PodWorker {
 
   #event(type: 'Normal' | 'Warning', reason: string, message: string, container?: RunningContainer): void {
     const object =
-      this.#ctx.store.getRaw('v1/pods', this.#namespace, this.#name) ?? (this.#pod as unknown as KubeObject);
+      this.#ctx.cluster.getRaw('v1/pods', this.#namespace, this.#name) ??
+      (this.#pod as unknown as KubeObject);
     const fieldPath = container
       ? `spec.${container.init ? 'initContainers' : 'containers'}{${container.name}}`
       : undefined;
@@ -318,7 +319,7 @@ class PodWorker {
     }
     for (const source of sources) {
       const resource = source.kind === 'configmap' ? 'v1/configmaps' : 'v1/secrets';
-      if (!source.optional && !this.#ctx.store.getRaw(resource, this.#namespace, source.name)) {
+      if (!source.optional && !this.#ctx.cluster.getRaw(resource, this.#namespace, source.name)) {
         return `${source.kind} "${source.name}" not found`;
       }
     }
@@ -423,7 +424,8 @@ class PodWorker {
 
   /** The container's env and envFrom must resolve before it can be created. */
   #configError(container: RunningContainer): string | undefined {
-    const find = (resource: string, name: string) => this.#ctx.store.getRaw(resource, this.#namespace, name);
+    const find = (resource: string, name: string) =>
+      this.#ctx.cluster.getRaw(resource, this.#namespace, name);
     for (const source of container.spec.envFrom ?? []) {
       if (
         source.configMapRef &&
@@ -687,8 +689,8 @@ class PodWorker {
 
   #writeStatus(): void {
     if (this.#halted) return;
-    const { store } = this.#ctx;
-    const current = store.get('v1/pods', this.#namespace, this.#name);
+    const { cluster } = this.#ctx;
+    const current = cluster.get('v1/pods', this.#namespace, this.#name);
     if (!current || current.metadata.uid !== this.uid) return;
     this.#pod = current as unknown as IPod;
     this.#phase = this.#computePhase();
@@ -766,7 +768,8 @@ class PodWorker {
     if (this.#forced?.reason) status['reason'] = this.#forced.reason;
     if (this.#forced?.message) status['message'] = this.#forced.message;
     current['status'] = status;
-    store.updateStatus('v1/pods', current);
+    cluster.updateStatus('v1/pods', current);
+    if (terminal && current.metadata.deletionTimestamp) cluster.podTerminated(current);
     if (terminal) {
       // A finished pod keeps its status; nothing more runs for it.
       this.halt();

@@ -76,7 +76,7 @@ export function kanikoResolver(ctx: SimContext): ProgramResolver {
     const location = locateMountedFile(pod.spec, container, args.dockerfile);
     let dockerfile: string | undefined;
     if (location.kind === 'configMap') {
-      const configMap = ctx.store.getRaw('v1/configmaps', pod.metadata?.namespace, location.configMap);
+      const configMap = ctx.cluster.getRaw('v1/configmaps', pod.metadata?.namespace, location.configMap);
       const data = configMap?.['data'] as Record<string, string> | undefined;
       dockerfile = data?.[location.key];
     }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Behaviors } from '../behaviors.ts';
 import type { LogStore } from '../logs.ts';
 import { type KubeObject, StatusError, type Store } from '../store.ts';
+import type { WorldCluster } from '../world/cluster.ts';
 import type { SimRegistry } from './registry.ts';
 
 /** Simulated durations become real ones through `speed` (tests use small values). */
@@ -105,12 +106,12 @@ export interface EventSource {
 
 /** Writes core/v1 Events; a repeat of the same event bumps its count, as client-go's correlator does. */
 export class EventRecorder {
-  readonly #store: Store;
+  readonly #cluster: WorldCluster;
   readonly #clock: () => Date;
   readonly #recent = new Map<string, { namespace: string; name: string }>();
 
-  constructor(store: Store, clock: () => Date) {
-    this.#store = store;
+  constructor(cluster: WorldCluster, clock: () => Date) {
+    this.#cluster = cluster;
     this.#clock = clock;
   }
 
@@ -139,18 +140,18 @@ export class EventRecorder {
     const previous = this.#recent.get(key);
     try {
       if (previous) {
-        const existing = this.#store.get('v1/events', previous.namespace, previous.name);
+        const existing = this.#cluster.get('v1/events', previous.namespace, previous.name);
         if (existing) {
           existing['count'] = Number(existing['count'] ?? 1) + 1;
           existing['lastTimestamp'] = now;
           existing['involvedObject'] = involvedObject;
-          this.#store.update('v1/events', existing);
+          this.#cluster.update('v1/events', existing);
           return;
         }
       }
       // client-go names events <object>.<unique hex>.
       const name = `${object.metadata.name}.${randomBytes(8).toString('hex')}`;
-      this.#store.create('v1/events', {
+      this.#cluster.create('v1/events', {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { name, namespace },
@@ -185,7 +186,10 @@ export function timestamp(date: Date): string {
 
 /** Everything a simulated controller needs. */
 export interface SimContext {
+  /** The sim's own store: only the sim's server-side controllers (Job controller) use it. */
   store: Store;
+  /** What the world's controllers read and write: the sim's store, or a real API server. */
+  cluster: WorldCluster;
   logs: LogStore;
   registry: SimRegistry;
   behaviors: Behaviors;

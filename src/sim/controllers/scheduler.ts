@@ -6,7 +6,8 @@
  */
 import type { INode } from 'kubernetes-models/v1/Node';
 import type { IPod } from 'kubernetes-models/v1/Pod';
-import type { KubeObject, WatchEvent } from '../store.ts';
+import type { WatchEvent } from '../store.ts';
+import { setPodCondition } from '../world/cluster.ts';
 import { podRequests, type ResourceAmounts, schedule } from './fit.ts';
 import { objectKey, type SimContext, splitKey, timestamp, WorkQueue } from './runtime.ts';
 
@@ -29,8 +30,8 @@ export class Scheduler {
 
   start(): void {
     this.#unwatch.push(
-      this.#ctx.store.watch('v1/pods', (event) => this.#onPod(event), { resourceVersion: '0' }),
-      this.#ctx.store.watch('v1/nodes', () => this.#retryUnschedulable()),
+      this.#ctx.cluster.watch('v1/pods', (event) => this.#onPod(event)),
+      this.#ctx.cluster.watch('v1/nodes', () => this.#retryUnschedulable()),
     );
   }
 
@@ -60,15 +61,15 @@ export class Scheduler {
   }
 
   #sync(key: string): void {
-    const { store, clock, events } = this.#ctx;
+    const { cluster, clock, events } = this.#ctx;
     const { namespace, name } = splitKey(key);
-    const object = store.get('v1/pods', namespace, name);
+    const object = cluster.get('v1/pods', namespace, name);
     if (!object) return;
     const pod = object as unknown as IPod;
     if (!pod.spec || pod.spec.nodeName || pod.metadata?.deletionTimestamp || isTerminal(pod)) return;
-    const nodes = store.listRaw('v1/nodes').items as unknown as INode[];
+    const nodes = cluster.list('v1/nodes') as unknown as INode[];
     const usage = new Map<string, ResourceAmounts>();
-    for (const other of store.listRaw('v1/pods').items as unknown as IPod[]) {
+    for (const other of cluster.list('v1/pods') as unknown as IPod[]) {
       const node = other.spec?.nodeName;
       if (!node || isTerminal(other) || !other.spec) continue;
       const used = usage.get(node) ?? { cpuMillis: 0, memoryBytes: 0, pods: 0 };
@@ -83,19 +84,10 @@ export class Scheduler {
     const now = timestamp(clock());
     if ('node' in decision) {
       const nodeName = decision.node.metadata?.name ?? '';
-      // The binding subresource: set spec.nodeName, then PodScheduled=True.
-      const bound = structuredClone(object);
-      (bound['spec'] as Record<string, unknown>)['nodeName'] = nodeName;
-      const updated = store.update('v1/pods', bound);
-      setCondition(updated, {
-        type: 'PodScheduled',
-        status: 'True',
-        lastProbeTime: null,
-        lastTransitionTime: now,
-      });
-      store.updateStatus('v1/pods', updated);
+      // The binding subresource: spec.nodeName, then PodScheduled=True.
+      cluster.bind(object, nodeName, now);
       events.record(
-        updated,
+        object,
         'Normal',
         'Scheduled',
         `Successfully assigned ${namespace}/${name} to ${nodeName}`,
@@ -105,7 +97,7 @@ export class Scheduler {
     }
     this.#unschedulable.add(key);
     object['status'] = { ...((object['status'] ?? {}) as Record<string, unknown>), phase: 'Pending' };
-    setCondition(object, {
+    setPodCondition(object, {
       type: 'PodScheduled',
       status: 'False',
       lastProbeTime: null,
@@ -113,28 +105,7 @@ export class Scheduler {
       reason: 'Unschedulable',
       message: decision.message,
     });
-    const updated = store.updateStatus('v1/pods', object);
-    events.record(updated, 'Warning', 'FailedScheduling', decision.message, source);
+    cluster.updateStatus('v1/pods', object);
+    events.record(object, 'Warning', 'FailedScheduling', decision.message, source);
   }
-}
-
-/** Sets a pod condition, keeping lastTransitionTime when the status does not change. */
-export function setCondition(
-  pod: KubeObject,
-  condition: Record<string, unknown> & { type: string; status: string },
-): void {
-  pod['status'] ??= {};
-  const status = pod['status'] as Record<string, unknown>;
-  const conditions = (Array.isArray(status['conditions']) ? status['conditions'] : []) as Record<
-    string,
-    unknown
-  >[];
-  const index = conditions.findIndex((existing) => existing['type'] === condition.type);
-  const previous = conditions[index];
-  const next = { ...condition };
-  if (previous && previous['status'] === condition.status)
-    next['lastTransitionTime'] = previous['lastTransitionTime'];
-  if (index >= 0) conditions[index] = next;
-  else conditions.push(next);
-  status['conditions'] = conditions;
 }

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import type { LogStore } from '../logs.ts';
+import { type LogStore, streamLog } from '../logs.ts';
 import {
   badRequest,
   type DeleteOptions,
@@ -163,11 +163,6 @@ interface Route {
   namespace: string | undefined;
   name: string | undefined;
   subresource: string | undefined;
-}
-
-/** Log timestamps as the kubelet writes them: RFC 3339 with nanoseconds. */
-function rfc3339Nano(time: Date): string {
-  return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 }
 
 /** Kinds whose REST strategy allows PUT to create a missing object (AllowCreateOnUpdate). */
@@ -570,74 +565,16 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
         throw badRequest(`container "${container}" in pod "${podName}" is waiting to start: ${reason}`);
       }
     }
-    const timestamps = q.get('timestamps') === 'true';
-    const since = Number(q.get('sinceSeconds') ?? '');
-    const tail = q.get('tailLines');
-    let lines = logs.lines(namespace, podName, container);
-    if (Number.isFinite(since) && since > 0) {
-      const from = logs.now().getTime() - since * 1000;
-      lines = lines.filter((l) => l.time.getTime() >= from);
-    }
-    if (tail !== null && tail !== '' && Number(tail) >= 0)
-      lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail));
-    const full = logs.read(namespace, podName, container);
-    // The last line written without a newline yet is sent as it is.
-    const openLine =
-      full !== '' && !full.endsWith('\n') ? logs.lines(namespace, podName, container).at(-1) : undefined;
-    const text = lines
-      .map((l) => `${timestamps ? `${rfc3339Nano(l.time)} ` : ''}${l.text}${l === openLine ? '' : '\n'}`)
-      .join('');
-    // Followed output is stamped line by line as it comes.
-    let atLineStart = text === '' || text.endsWith('\n');
-    const stamp = (chunk: string): string => {
-      if (!timestamps) return chunk;
-      const time = `${rfc3339Nano(logs.now())} `;
-      let out = '';
-      for (const ch of chunk) {
-        if (atLineStart) out += time;
-        out += ch;
-        atLineStart = ch === '\n';
-      }
-      return out;
-    };
-    let budget = q.get('limitBytes') ? Number(q.get('limitBytes')) : Number.POSITIVE_INFINITY;
-    const take = (chunk: string): string => {
-      if (budget === Number.POSITIVE_INFINITY) return chunk;
-      const bytes = Buffer.from(chunk);
-      const out = bytes.subarray(0, Math.max(0, budget)).toString('utf8');
-      budget -= Math.min(bytes.length, budget);
-      return out;
-    };
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
-    res.write(take(text));
     const state = (
       pod['status'] as { containerStatuses?: { name: string; state?: Record<string, unknown> }[] } | undefined
     )?.containerStatuses?.find((c) => c.name === container)?.state;
-    const stopped = logs.ended(namespace, podName, container) || state?.['terminated'] !== undefined;
-    if (q.get('follow') !== 'true' || budget <= 0 || stopped) {
-      res.end();
-      return;
-    }
-    res.flushHeaders();
-    let stop: () => void = () => {};
-    const finish = () => {
-      stop();
-      closers.delete(finish);
-      if (!res.writableEnded) res.end();
-    };
-    closers.add(finish);
-    stop = logs.follow(
-      namespace,
-      podName,
-      container,
-      (chunk) => {
-        if (res.writableEnded) return;
-        res.write(take(stamp(chunk)));
-        if (budget <= 0) finish();
-      },
-      finish,
+    streamLog(
+      res,
+      logs,
+      { namespace, pod: podName, container, terminated: state?.['terminated'] !== undefined },
+      q,
+      closers,
     );
-    res.on('close', finish);
   }
 
   function deleteOptions(body: unknown, q: URLSearchParams): DeleteOptions {

@@ -34,7 +34,15 @@ export async function rawRequest(
       res.on('data', (d) => {
         text += d;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+      res.on('end', () => {
+        let body: Record<string, unknown>;
+        try {
+          body = text ? JSON.parse(text) : {};
+        } catch {
+          body = { message: text };
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
     });
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));

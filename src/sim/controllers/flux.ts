@@ -12,7 +12,7 @@ import { matchPodRule, processRun } from '../behaviors.ts';
 import type { KubeObject, WatchEvent } from '../store.ts';
 import { jobLabels } from './jobs.ts';
 import { type ContainerProgram, type ProgramResolver, programFromRun, spreadLog } from './programs.ts';
-import { controllerOf, objectKey, type SimContext, splitKey, timestamp, WorkQueue } from './runtime.ts';
+import { controllerOf, objectKey, splitKey, timestamp, WorkQueue, type WorldContext } from './runtime.ts';
 
 export const miniClusterResource = 'flux-framework.org/v1alpha2/miniclusters';
 const defaultFluxView = 'ghcr.io/converged-computing/flux-view-ubuntu:tag-noble';
@@ -214,12 +214,12 @@ export function miniClusterService(miniCluster: KubeObject): KubeObject {
 }
 
 export class FluxOperator {
-  readonly #ctx: SimContext;
+  readonly #ctx: WorldContext;
   readonly #queue: WorkQueue;
   readonly #unwatch: (() => void)[] = [];
   #watchingMiniClusters = false;
 
-  constructor(ctx: SimContext) {
+  constructor(ctx: WorldContext) {
     this.#ctx = ctx;
     this.#queue = new WorkQueue((key) => this.#sync(key));
   }
@@ -316,7 +316,7 @@ export class FluxOperator {
  * What runs in a MiniCluster's pods: the flux-view init container copies the view; the lead
  * broker runs the application under the behaviours file; the other brokers join and leave.
  */
-export function fluxResolver(ctx: SimContext): ProgramResolver {
+export function fluxResolver(ctx: WorldContext): ProgramResolver {
   return (pod: IPod, container: IContainer): ContainerProgram | undefined => {
     const jobOwner = controllerOf(pod as unknown as KubeObject);
     if (jobOwner?.kind !== 'Job') return undefined;

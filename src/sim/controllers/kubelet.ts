@@ -12,7 +12,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { KubeObject, WatchEvent } from '../store.ts';
 import { behaviourProgram, type ContainerProgram, type ProgramResolver } from './programs.ts';
 import { matchesImagePattern, parseImageReference } from './registry.ts';
-import { type SimContext, timestamp } from './runtime.ts';
+import { timestamp, type WorldContext } from './runtime.ts';
 
 /** Back-off between restarts and pull attempts: 10s doubling up to 5 minutes, as the kubelet's. */
 export function backoffSeconds(attempt: number): number {
@@ -86,15 +86,20 @@ export interface KubeletOptions {
 }
 
 export class Kubelet {
-  readonly #ctx: SimContext;
+  readonly #ctx: WorldContext;
   readonly #nodes: Map<string, number>;
   readonly #resolvers: ProgramResolver[];
   readonly #images = new Map<string, Set<string>>();
   readonly #workers = new Map<string, PodWorker>();
+  /**
+   * Pods (by uid) this kubelet ran to the end. A real API server's watch can still deliver an event
+   * from before the final status: such a pod must not run again.
+   */
+  readonly #finished = new Set<string>();
   #unwatch: (() => void) | undefined;
   #nextIp = 2;
 
-  constructor(ctx: SimContext, options: KubeletOptions) {
+  constructor(ctx: WorldContext, options: KubeletOptions) {
     this.#ctx = ctx;
     this.#nodes = new Map(options.nodes.map((name, index) => [name, index]));
     this.#resolvers = options.resolvers;
@@ -132,13 +137,18 @@ export class Kubelet {
     const node = pod.spec?.nodeName;
     if (!node || !this.#nodes.has(node)) return;
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
-    if (pod.metadata?.deletionTimestamp) return;
+    if (this.#finished.has(pod.metadata?.uid ?? '')) return;
+    if (pod.metadata?.deletionTimestamp) {
+      // Deleted while no worker ran it (before this kubelet started): nothing to stop.
+      this.#ctx.cluster.podTerminated(event.object);
+      return;
+    }
     const created = new PodWorker(this, pod);
     this.#workers.set(key, created);
     queueMicrotask(() => created.begin());
   }
 
-  get ctx(): SimContext {
+  get ctx(): WorldContext {
     return this.#ctx;
   }
 
@@ -172,13 +182,15 @@ export class Kubelet {
 
   finished(worker: PodWorker): void {
     if (this.#workers.get(worker.key) === worker) this.#workers.delete(worker.key);
+    this.#finished.add(worker.uid);
+    if (this.#finished.size > 10_000) this.#finished.delete(this.#finished.values().next().value!);
   }
 }
 
 /** One pod on one node, from sandbox to a terminal phase. */
 class PodWorker {
   readonly #kubelet: Kubelet;
-  readonly #ctx: SimContext;
+  readonly #ctx: WorldContext;
   readonly key: string;
   readonly uid: string;
   readonly #namespace: string;

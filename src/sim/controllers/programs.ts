@@ -8,7 +8,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import { matchBuildRule, matchPodRule, type ProcessRun, processRun } from '../behaviors.ts';
 import { kanikoTranscript, locateMountedFile, parseKanikoArgs, type TimedOutput } from './kaniko.ts';
 import { repositoryName } from './registry.ts';
-import type { SimContext } from './runtime.ts';
+import type { WorldContext } from './runtime.ts';
 
 export type TerminationReason = 'Completed' | 'Error' | 'OOMKilled';
 
@@ -51,7 +51,7 @@ export function programFromRun(run: ProcessRun): ContainerProgram {
 }
 
 /** The behaviours file's `pods` rules. */
-export function behaviourProgram(ctx: SimContext, container: IContainer): ContainerProgram {
+export function behaviourProgram(ctx: WorldContext, container: IContainer): ContainerProgram {
   const rule = matchPodRule(ctx.behaviors, {
     image: container.image ?? '',
     command: container.command,
@@ -61,7 +61,7 @@ export function behaviourProgram(ctx: SimContext, container: IContainer): Contai
 }
 
 /** True when the image is a Kaniko executor under the configured pattern. */
-export function isKanikoImage(ctx: SimContext, image: string): boolean {
+export function isKanikoImage(ctx: WorldContext, image: string): boolean {
   return new RegExp(ctx.behaviors.kanikoImage).test(repositoryName(image));
 }
 
@@ -69,7 +69,7 @@ export function isKanikoImage(ctx: SimContext, image: string): boolean {
  * The Kaniko executor: reads the Dockerfile through the pod's mounts, lets the first matching
  * `builds` rule decide, and pushes its destinations when it succeeds.
  */
-export function kanikoResolver(ctx: SimContext): ProgramResolver {
+export function kanikoResolver(ctx: WorldContext): ProgramResolver {
   return (pod, container) => {
     if (!container.image || !isKanikoImage(ctx, container.image) || !pod.spec) return undefined;
     const args = parseKanikoArgs([...(container.command ?? []).slice(1), ...(container.args ?? [])]);

@@ -184,11 +184,9 @@ export function timestamp(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-/** Everything a simulated controller needs. */
-export interface SimContext {
-  /** The sim's own store: only the sim's server-side controllers (Job controller) use it. */
-  store: Store;
-  /** What the world's controllers read and write: the sim's store, or a real API server. */
+/** What the world's controllers (scheduler, kubelet, Kaniko, Flux Operator) share. */
+export interface WorldContext {
+  /** What they read and write: the sim's store, or a real API server. */
   cluster: WorldCluster;
   logs: LogStore;
   registry: SimRegistry;
@@ -196,6 +194,11 @@ export interface SimContext {
   clock: () => Date;
   timers: SimTimers;
   events: EventRecorder;
+}
+
+/** The sim's own server-side controllers (the Job controller) also use its Store. */
+export interface SimContext extends WorldContext {
+  store: Store;
 }
 
 export function controllerOf(

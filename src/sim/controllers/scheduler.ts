@@ -9,7 +9,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { WatchEvent } from '../store.ts';
 import { setPodCondition } from '../world/cluster.ts';
 import { podRequests, type ResourceAmounts, schedule } from './fit.ts';
-import { objectKey, type SimContext, splitKey, timestamp, WorkQueue } from './runtime.ts';
+import { objectKey, splitKey, timestamp, WorkQueue, type WorldContext } from './runtime.ts';
 
 const source = { component: 'default-scheduler' };
 
@@ -18,12 +18,12 @@ function isTerminal(pod: IPod): boolean {
 }
 
 export class Scheduler {
-  readonly #ctx: SimContext;
+  readonly #ctx: WorldContext;
   readonly #queue: WorkQueue;
   readonly #unschedulable = new Set<string>();
   readonly #unwatch: (() => void)[] = [];
 
-  constructor(ctx: SimContext) {
+  constructor(ctx: WorldContext) {
     this.#ctx = ctx;
     this.#queue = new WorkQueue((key) => this.#sync(key));
   }

@@ -2,7 +2,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BehaviorsInput, startSimControllers, waitFor } from '../../src/sim/index.ts';
 import { LogStore } from '../../src/sim/logs.ts';
-import { type KubeObject, Store } from '../../src/sim/store.ts';
+import { type KubeObject, Store, type WatchEvent } from '../../src/sim/store.ts';
 
 const rules: BehaviorsInput = {
   pullable: ['docker.io/library/.*'],
@@ -405,5 +405,56 @@ describe('stopping the simulated controllers', () => {
     sim.stop();
     // Other timers of the test runner may have ended meanwhile; none of the simulator's may remain.
     expect(timeouts()).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('a kubelet behind a real API server', () => {
+  // A real server's watch can deliver an event from before a pod's final status (the real lane
+  // showed a finished pod run twice, its log doubled). The kubelet must not run it again.
+  it('does not run a pod again when a late event shows it unfinished', async () => {
+    const { behaviors: parse } = await import('../../src/sim/behaviors.ts');
+    const { Kubelet } = await import('../../src/sim/controllers/kubelet.ts');
+    const { SimRegistry } = await import('../../src/sim/controllers/registry.ts');
+    const { EventRecorder, SimTimers } = await import('../../src/sim/controllers/runtime.ts');
+    const { storeCluster } = await import('../../src/sim/world/cluster.ts');
+    const store = new Store();
+    const logs = new LogStore();
+    const direct = storeCluster(store);
+    const listeners: ((event: WatchEvent) => void)[] = [];
+    const cluster = {
+      ...direct,
+      watch: (resource: string, listener: (event: WatchEvent) => void) => {
+        if (resource === 'v1/pods') listeners.push(listener);
+        return direct.watch(resource, listener);
+      },
+    };
+    const timers = new SimTimers(0.001);
+    const kubelet = new Kubelet(
+      {
+        cluster,
+        logs,
+        registry: new SimRegistry(),
+        behaviors: parse(rules),
+        clock: () => new Date(),
+        timers,
+        events: new EventRecorder(cluster, () => new Date()),
+      },
+      { nodes: ['node-1'], resolvers: [] },
+    );
+    kubelet.start();
+    stop = () => {
+      kubelet.stop();
+      timers.stop();
+    };
+    const created = store.create(
+      'v1/pods',
+      pod('once', { nodeName: 'node-1', containers: [{ name: 'main', image: 'busybox' }] }),
+    );
+    const stale = structuredClone(created);
+    await waitFor(store, 'v1/pods', 'default', 'once', phase('Succeeded'));
+    for (const listener of listeners) listener({ type: 'MODIFIED', object: stale });
+    await new Promise((r) => setImmediate(r));
+    expect(logs.read('default', 'once', 'main')).toBe('line one\nline two\nline three\n');
+    expect(asPod(store.get('v1/pods', 'default', 'once'))?.status?.phase).toBe('Succeeded');
   });
 });

@@ -25,11 +25,30 @@ export class StatusWriter {
     this.writtenFrom.delete(key);
   }
 
-  /** Writes `status` unless it equals the object's; returns whether it wrote. */
+  /**
+   * Writes `status` unless it equals the object's; returns whether it wrote. Equality ignores key
+   * order: a real API server returns custom resources with their keys sorted, so a status built
+   * in another order is the same status. A write the server finds unchanged keeps the
+   * resourceVersion, and then the cache is not stale: no newer version will come to replace it.
+   */
   async write(key: string, object: KubeObject & { status?: unknown }, status: unknown): Promise<boolean> {
-    if (JSON.stringify(status) === JSON.stringify(object.status ?? {})) return false;
-    await this.client.replaceStatus(this.resource, { ...object, status });
-    this.writtenFrom.set(key, object.metadata.resourceVersion ?? '');
+    if (canonicalJson(status) === canonicalJson(object.status ?? {})) return false;
+    const written = await this.client.replaceStatus(this.resource, { ...object, status });
+    const base = object.metadata.resourceVersion ?? '';
+    if (written?.metadata?.resourceVersion !== base) this.writtenFrom.set(key, base);
+    else this.writtenFrom.delete(key);
     return true;
   }
+}
+
+/** JSON with object keys sorted, so that two objects equal but for key order compare equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

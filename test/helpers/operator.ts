@@ -7,15 +7,17 @@ import { ScriptedModel } from '../../src/llm/scripted.ts';
 import type { LanguageModel } from '../../src/llm/types.ts';
 import { createOperator } from '../../src/operator/index.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import { createLogger, silentLogger } from '../../src/runtime/logger.ts';
 import type { Manager } from '../../src/runtime/manager.ts';
-import { type SimCluster, type SimOptions, startSimCluster } from '../../src/sim/index.ts';
+import type { SimOptions } from '../../src/sim/index.ts';
+import { startTestCluster, type TestCluster } from './cluster.ts';
 import { eventually } from './kubeconfig.ts';
 
 export const TEST_REGISTRY = 'registry.fractale.test:5000';
 
 export interface TestOperator {
-  sim: SimCluster;
+  /** The simulated cluster (sim lane) or the real control plane with the simulated world (real lane). */
+  sim: TestCluster;
   kubeConfig: KubeConfig;
   client: KubeClient;
   manager: Manager;
@@ -33,11 +35,11 @@ export interface TestOperatorOptions {
   sim?: SimOptions;
   config?: Record<string, unknown>;
   /** Runs against the simulated cluster before the operator starts. */
-  prepare?: (sim: SimCluster) => void | Promise<void>;
+  prepare?: (sim: TestCluster) => void | Promise<void>;
 }
 
 export async function startTestOperator(options: TestOperatorOptions): Promise<TestOperator> {
-  const sim = await startSimCluster({ speed: 0.005, ...options.sim });
+  const sim = await startTestCluster({ speed: 0.005, ...options.sim });
   await options.prepare?.(sim);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(sim.kubeconfigPath);
@@ -50,7 +52,10 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
     createOperator({
       kubeConfig,
       config,
-      logger: silentLogger(),
+      // FRACTALE_TEST_LOG=<level> shows the operator's log while debugging a suite.
+      logger: process.env['FRACTALE_TEST_LOG']
+        ? createLogger({ level: process.env['FRACTALE_TEST_LOG'], pretty: false })
+        : silentLogger(),
       ...(options.configuredModel ? {} : { model }),
     });
   let manager = make();

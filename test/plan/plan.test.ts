@@ -545,10 +545,9 @@ describe('flux-batch with a validator image', () => {
     });
     // Behaviour rules see the validator's command, which is the same for every script; so once the
     // first validation has failed, the test makes the validator accept the next one.
-    const { store } = operator.sim;
-    const unsubscribe = store.watch('batch/v1/jobs', (event) => {
-      const status = event.object['status'] as { failed?: number } | undefined;
-      if (event.object.metadata.name === 'flux-batch-flux-batch-1' && (status?.failed ?? 0) > 0) {
+    const unsubscribe = operator.sim.watch(RESOURCES.jobs, (_, job) => {
+      const status = job['status'] as { failed?: number } | undefined;
+      if (job.metadata.name === 'flux-batch-flux-batch-1' && (status?.failed ?? 0) > 0) {
         operator!.sim.behaviors.pods.unshift({
           ...operator!.sim.behaviors.pods[0]!,
           outcome: 'Succeeded',

@@ -55,7 +55,9 @@ const BUILD_SCRIPT = (dockerfile: string) => `
       \`\`\``;
 
 let operator: TestOperator | undefined;
+const cleanups: (() => void)[] = [];
 afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
   await operator?.stop();
   operator = undefined;
 });
@@ -86,9 +88,10 @@ describe('operator restarts', () => {
       sim: { behaviors: BEHAVIORS, speed: 0.05 },
     });
     let jobsCreated = 0;
-    operator.sim.store.watch('batch/v1/jobs', (event) => {
-      if (event.type === 'ADDED') jobsCreated++;
+    const unwatch = operator.sim.watch(RESOURCES.jobs, (event) => {
+      if (event === 'add') jobsCreated++;
     });
+    cleanups.push(unwatch);
     await operator.client.create(
       RESOURCES.agentSteps,
       agentStep('run', 'kubernetes-job', { container: IMAGE }) as never,
@@ -124,9 +127,10 @@ describe('operator restarts', () => {
 `;
     operator = await startTestOperator({ script, sim: { behaviors: BEHAVIORS, speed: 0.05 } });
     let jobsCreated = 0;
-    operator.sim.store.watch('batch/v1/jobs', (event) => {
-      if (event.type === 'ADDED') jobsCreated++;
+    const unwatch = operator.sim.watch(RESOURCES.jobs, (event) => {
+      if (event === 'add') jobsCreated++;
     });
+    cleanups.push(unwatch);
     await operator.client.create(
       RESOURCES.agentSteps,
       agentStep('img', 'build', { application: 'lammps' }) as never,

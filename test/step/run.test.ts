@@ -1,9 +1,13 @@
 // The kubernetes-job and minicluster agents end to end against the simulated cluster.
+
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentStep } from '../../src/api/agentstep.ts';
+import { KubeClient } from '../../src/kube/client.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
 import type { BehaviorsInput } from '../../src/sim/index.ts';
 import { jobManifestAnswer, TEST_IMAGE } from '../helpers/answers.ts';
+import { eventually } from '../helpers/kubeconfig.ts';
 import { agentStep, startTestOperator, type TestOperator, waitForPhase } from '../helpers/operator.ts';
 
 type Step = AgentStep & { metadata: { name: string } };
@@ -43,7 +47,7 @@ afterEach(async () => {
 async function runStep(
   script: string,
   context: Record<string, unknown>,
-  options: { sim?: object; name?: string } = {},
+  options: { sim?: object; name?: string; timeoutMs?: number } = {},
 ) {
   operator = await startTestOperator({
     script: `responses:${script}`,
@@ -54,11 +58,14 @@ async function runStep(
     RESOURCES.agentSteps,
     agentStep(name, 'kubernetes-job', { container: IMAGE, ...context }) as never,
   );
-  return waitForPhase<Step>(operator.client, 'AgentStep', 'default', name, [
-    'Succeeded',
-    'Failed',
-    'AwaitingHuman',
-  ]);
+  return waitForPhase<Step>(
+    operator.client,
+    'AgentStep',
+    'default',
+    name,
+    ['Succeeded', 'Failed', 'AwaitingHuman'],
+    options.timeoutMs,
+  );
 }
 
 describe('kubernetes-job agent', () => {
@@ -168,14 +175,16 @@ describe('kubernetes-job agent', () => {
   });
 
   it('reports a run past maxRuntime as a timeout', async () => {
-    const step = await runStep(`\n  - agent: kubernetes-job\n    text: |${job('sleep 100000')}\n`, {
-      max_runtime: 20,
-      max_attempts: 1,
-    });
+    // On the real lane the real Job controller counts the 20 seconds in real time.
+    const step = await runStep(
+      `\n  - agent: kubernetes-job\n    text: |${job('sleep 100000')}\n`,
+      { max_runtime: 20, max_attempts: 1 },
+      { timeoutMs: 90_000 },
+    );
     expect(step.status?.phase).toBe('Failed');
     expect(step.status?.history?.[0]?.reason).toBe('Timeout');
     expect(step.status?.message).toMatch(/time limit/);
-  });
+  }, 120_000);
 });
 
 const MINICLUSTER = `
@@ -219,11 +228,14 @@ describe('minicluster agent', () => {
       script: `responses:\n  - agent: minicluster\n    text: |${MINICLUSTER}\n`,
       sim: { behaviors: BEHAVIORS },
       // A cluster without the Flux Operator.
-      prepare: (sim) => {
-        sim.store.delete(
-          'apiextensions.k8s.io/v1/customresourcedefinitions',
-          undefined,
-          'miniclusters.flux-framework.org',
+      prepare: async (sim) => {
+        const kc = new KubeConfig();
+        kc.loadFromFile(sim.kubeconfigPath);
+        const client = new KubeClient(kc);
+        await client.delete(RESOURCES.crds, undefined, 'miniclusters.flux-framework.org');
+        await eventually(
+          async () => !(await client.find(RESOURCES.crds, undefined, 'miniclusters.flux-framework.org')),
+          30_000,
         );
       },
     });

@@ -13,6 +13,7 @@ export default defineConfig({
     // Suites start in-process API servers on loopback ports; a few forks keep a 2-core machine responsive.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/lanes-reporter.ts'],
     projects: [
       ...(lanes.includes('sim')
         ? [

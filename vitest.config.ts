@@ -35,7 +35,12 @@ export default defineConfig({
                 name: 'real',
                 // The end-to-end suites run unchanged on the real control plane (test/helpers/cluster.ts
                 // attaches the simulated world); tests that read the sim's Store are marked sim only.
-                include: ['test/real/**/*.test.ts', 'test/step/**/*.test.ts', 'test/plan/**/*.test.ts'],
+                include: [
+                  'test/real/**/*.test.ts',
+                  'test/step/**/*.test.ts',
+                  'test/plan/**/*.test.ts',
+                  'test/cli/**/*.test.ts',
+                ],
                 env: { FRACTALE_TEST_LANE: 'real' },
                 globalSetup: ['test/real/control-plane.setup.ts'],
                 // The suites share one control plane (installing and deleting CRDs): one file at a time.

@@ -39,6 +39,8 @@ export class LeaderElector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
+  /** The acquire or renew request under way, which stop() lets finish before it releases. */
+  private inflight: Promise<boolean> | undefined;
   /** The last Lease record seen and when it was seen, to judge expiry by our own clock. */
   private observed: { record: string; at: number } | undefined;
 
@@ -65,22 +67,34 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    // A renewal in flight would otherwise land after the release (or make it conflict) and hold
+    // the Lease for a whole duration more.
+    await this.inflight?.catch(() => false);
     if (!this.leading) return;
     this.setLeading(false);
-    try {
-      const lease = await this.client.get<Lease>(RESOURCES.leases, this.options.namespace, this.options.name);
-      if (lease.spec?.holderIdentity !== this.options.identity) return;
-      const now = this.options.now();
-      lease.spec = {
-        ...lease.spec,
-        holderIdentity: null,
-        leaseDurationSeconds: 1,
-        renewTime: microTime(now),
-      };
-      await this.client.replace(RESOURCES.leases, lease);
-      this.options.logger.info({ lease: this.options.name }, 'Released the leader lease');
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'Could not release the leader lease');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.client.get<Lease>(
+          RESOURCES.leases,
+          this.options.namespace,
+          this.options.name,
+        );
+        if (lease.spec?.holderIdentity !== this.options.identity) return;
+        const now = this.options.now();
+        lease.spec = {
+          ...lease.spec,
+          holderIdentity: null,
+          leaseDurationSeconds: 1,
+          renewTime: microTime(now),
+        };
+        await this.client.replace(RESOURCES.leases, lease);
+        this.options.logger.info({ lease: this.options.name }, 'Released the leader lease');
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < 3) continue;
+        this.options.logger.warn({ err: error }, 'Could not release the leader lease');
+        return;
+      }
     }
   }
 
@@ -89,7 +103,8 @@ export class LeaderElector {
     const { retryPeriodMs, renewDeadlineMs } = this.options;
     let ok = false;
     try {
-      ok = await this.tryAcquireOrRenew();
+      this.inflight = this.tryAcquireOrRenew();
+      ok = await this.inflight;
     } catch (error) {
       this.options.logger.warn({ err: error }, 'Leader election request failed');
     }

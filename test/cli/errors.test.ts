@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeGeminiServer } from '../../src/llm/fake-gemini-server.ts';
-import { type SimCluster, startSimCluster, writeSimKubeconfig } from '../../src/sim/index.ts';
+import { writeSimKubeconfig } from '../../src/sim/index.ts';
+import { startTestCluster, stepExists, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/kubeconfig.ts';
 import { fractale, tempDir, testIO } from './io.ts';
 
 const root = join(import.meta.dirname, '../..');
 
-let sim: SimCluster | undefined;
+let sim: TestCluster | undefined;
 afterEach(async () => {
   await sim?.stop();
   sim = undefined;
@@ -46,7 +47,7 @@ describe('cluster errors', () => {
   });
 
   it('says the CRDs are not installed and how to install them', async () => {
-    sim = await startSimCluster({ installCrds: false });
+    sim = await startTestCluster({ installCrds: false });
     const result = await fractale(['agent', 'build', 'lammps', '--kubeconfig', sim.kubeconfigPath]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the fractale CRDs');
@@ -54,7 +55,7 @@ describe('cluster errors', () => {
   });
 
   it('says the operator is not running when a new step gets no status', async () => {
-    sim = await startSimCluster();
+    sim = await startTestCluster();
     const io = testIO({ operatorWaitMs: 300 });
     const result = await fractale(
       ['agent', 'build', 'lammps', '--name', 'orphan', '--kubeconfig', sim.kubeconfigPath],
@@ -67,7 +68,7 @@ describe('cluster errors', () => {
   });
 
   it('stops following on Ctrl-C, leaves the step, and says how to check on it', async () => {
-    sim = await startSimCluster();
+    sim = await startTestCluster();
     const io = testIO({ operatorWaitMs: 60_000 });
     const running = fractale(
       ['agent', 'build', 'lammps', '--name', 'left', '--kubeconfig', sim.kubeconfigPath],
@@ -80,7 +81,7 @@ describe('cluster errors', () => {
     expect(result.stderr).toContain('Stopped following; the work goes on in the cluster');
     expect(result.stderr).toContain('`fractale get steps`');
     expect(result.stderr).toContain('kubectl get agentsteps -w');
-    expect(sim.store.getRaw('fractale.dev/v1alpha1/agentsteps', 'default', 'left')).toBeDefined();
+    expect(await stepExists(sim, 'left')).toBe(true);
   });
 });
 
@@ -157,7 +158,7 @@ describe('the installed command', () => {
 
 describe('Ctrl-C in the installed command', () => {
   it('stops following at once and exits 130, leaving the step', async () => {
-    sim = await startSimCluster();
+    sim = await startTestCluster();
     const node = join(root, 'node_modules/.bin/node');
     const child = spawn(
       node,
@@ -185,6 +186,6 @@ describe('Ctrl-C in the installed command', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(stderr).toContain('Stopped following; the work goes on in the cluster');
-    expect(sim.store.getRaw('fractale.dev/v1alpha1/agentsteps', 'default', 'sigint')).toBeDefined();
+    expect(await stepExists(sim, 'sigint')).toBe(true);
   }, 20_000);
 });

@@ -2,14 +2,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SimCluster, startSimCluster } from '../../src/sim/index.ts';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/kubeconfig.ts';
 import { fractale, tempDir, testIO } from './io.ts';
 
 const DOCKERFILE =
   'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y ca-certificates git cmake g++ make\nRUN git clone https://github.com/lammps/lammps.git /opt/lammps && cd /opt/lammps && cmake cmake && make install';
 
-let sim: SimCluster | undefined;
+let sim: TestCluster | undefined;
 afterEach(async () => {
   await sim?.stop();
   sim = undefined;
@@ -17,7 +17,7 @@ afterEach(async () => {
 
 describe('fractale operator', () => {
   it('runs the operator against the kubeconfig until Ctrl-C', async () => {
-    sim = await startSimCluster({ speed: 0.005 });
+    sim = await startTestCluster({ speed: 0.005 });
     const dir = tempDir();
     const script = join(dir, 'script.yaml');
     writeFileSync(

@@ -125,6 +125,38 @@ async function installCrds(client: KubeClient): Promise<void> {
   }
 }
 
+/** A cluster without the project's CRDs (or the Flux Operator's), as the sim's installCrds: false. */
+async function removeCrds(client: KubeClient): Promise<void> {
+  const names = [...projectCrdPaths(), miniClusterCrdPath()].map(
+    (p) => parse(readFileSync(p, 'utf8')).metadata.name,
+  );
+  for (const name of names) {
+    try {
+      await client.delete(RESOURCES.crds, undefined, name);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 404)) throw error;
+    }
+  }
+  const deadline = Date.now() + 60_000;
+  for (const name of names) {
+    while (await client.find(RESOURCES.crds, undefined, name)) {
+      if (Date.now() > deadline) throw new Error(`CRD ${name} was not removed in 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Whether an AgentStep exists, read through the API server (either lane). */
+export async function stepExists(
+  cluster: TestCluster,
+  name: string,
+  namespace = 'default',
+): Promise<boolean> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(cluster.kubeconfigPath);
+  return (await new KubeClient(kubeConfig).find(RESOURCES.agentSteps, namespace, name)) !== undefined;
+}
+
 export async function startTestCluster(options: SimOptions = {}): Promise<TestCluster> {
   if (LANE === 'sim') {
     const sim = await startSimCluster(options);
@@ -136,6 +168,7 @@ export async function startTestCluster(options: SimOptions = {}): Promise<TestCl
   const client = new KubeClient(kubeConfig);
   await emptyDefaultNamespace(client);
   if (options.installCrds ?? true) await installCrds(client);
+  else await removeCrds(client);
   const world = await attachWorld({
     kubeConfig,
     ...(options.behaviors !== undefined ? { behaviors: options.behaviors } : {}),

@@ -8,33 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import {
-  type Behaviors,
-  type BehaviorsInput,
-  loadBehaviors,
-  loadDefaultBehaviors,
-  behaviors as validateBehaviors,
-} from './behaviors.ts';
-import { FluxOperator, fluxResolver } from './controllers/flux.ts';
+import type { Behaviors, BehaviorsInput } from './behaviors.ts';
 import { JobController } from './controllers/jobs.ts';
-import { Kubelet } from './controllers/kubelet.ts';
-import { kanikoResolver } from './controllers/programs.ts';
 import { SimRegistry } from './controllers/registry.ts';
 import { EventRecorder, type SimContext, SimTimers } from './controllers/runtime.ts';
-import { Scheduler } from './controllers/scheduler.ts';
 import { writeSimKubeconfig } from './kubeconfig.ts';
 import { LogStore } from './logs.ts';
-import {
-  defaultNodes,
-  loadNodes,
-  type NodeSpec,
-  type NodeSpecInput,
-  nodeObject,
-  nodeSpecSchema,
-} from './nodes.ts';
+import { type NodeSpec, type NodeSpecInput, nodeObject } from './nodes.ts';
 import { startApiServer } from './server/index.ts';
 import { type KubeObject, Store } from './store.ts';
 import { storeCluster } from './world/cluster.ts';
+import { resolveBehaviors, resolveNodes, startWorldControllers } from './world/index.ts';
 
 export type { Behaviors, BehaviorsInput } from './behaviors.ts';
 export { BehaviorsError, loadBehaviors, parseBehaviors } from './behaviors.ts';
@@ -93,18 +77,6 @@ export interface SimCluster {
 }
 
 const wallClock = () => new Date();
-
-function resolveBehaviors(option: SimOptions['behaviors']): Behaviors {
-  if (option === undefined) return loadDefaultBehaviors();
-  if (typeof option === 'string') return loadBehaviors(option);
-  return validateBehaviors(option);
-}
-
-function resolveNodes(option: SimOptions['nodes']): NodeSpec[] {
-  if (option === undefined) return defaultNodes();
-  if (typeof option === 'string') return loadNodes(option);
-  return option.map((node) => nodeSpecSchema.parse(node));
-}
 
 /** The project's CRDs (crds/*.yaml), found from the source tree or the installed package. */
 export function projectCrdPaths(): string[] {
@@ -172,23 +144,20 @@ export function startSimControllers(options: SimControllersOptions): SimControll
     created['status'] = node['status'];
     store.updateStatus('v1/nodes', created);
   });
-  const controllers = [
-    new Scheduler(ctx),
-    new Kubelet(ctx, {
-      nodes: nodes.map((node) => node.name),
-      resolvers: [kanikoResolver(ctx), fluxResolver(ctx)],
-    }),
-    new JobController(ctx),
-    new FluxOperator(ctx),
-  ];
-  for (const controller of controllers) controller.start();
+  const world = startWorldControllers(
+    ctx,
+    nodes.map((node) => node.name),
+  );
+  const jobs = new JobController(ctx);
+  jobs.start();
   return {
     registry,
     behaviors,
     nodes,
     stop() {
       timers.stop();
-      for (const controller of controllers) controller.stop();
+      world.stop();
+      jobs.stop();
     },
   };
 }

@@ -57,10 +57,33 @@ export interface World {
   stop(): Promise<void>;
 }
 
-function resolveBehaviors(option: WorldOptions['behaviors']): Behaviors {
+/** Behaviours as data or a file path; default: the shipped behaviors/default.yaml. */
+export function resolveBehaviors(option: BehaviorsInput | Behaviors | string | undefined): Behaviors {
   if (option === undefined) return loadDefaultBehaviors();
   if (typeof option === 'string') return loadBehaviors(option);
   return validateBehaviors(option);
+}
+
+/** Nodes as data or a nodes YAML path; default: two 4-CPU, 16Gi amd64 nodes. */
+export function resolveNodes(option: NodeSpecInput[] | string | undefined): NodeSpec[] {
+  if (option === undefined) return defaultNodes();
+  if (typeof option === 'string') return loadNodes(option);
+  return option.map((node) => nodeSpecSchema.parse(node));
+}
+
+/** The world's controllers on a context: the scheduler, one kubelet for the nodes, the Flux Operator. */
+export function startWorldControllers(ctx: WorldContext, nodes: string[]): { stop(): void } {
+  const controllers = [
+    new Scheduler(ctx),
+    new Kubelet(ctx, { nodes, resolvers: [kanikoResolver(ctx), fluxResolver(ctx)] }),
+    new FluxOperator(ctx),
+  ];
+  for (const controller of controllers) controller.start();
+  return {
+    stop() {
+      for (const controller of controllers) controller.stop();
+    },
+  };
 }
 
 /** A self-signed serving certificate for 127.0.0.1 (kube-apiserver does not verify kubelets unless told to). */
@@ -96,12 +119,7 @@ function servingCertificate(): { key: Buffer; cert: Buffer } {
 
 export async function attachWorld(options: WorldOptions): Promise<World> {
   const behaviors = resolveBehaviors(options.behaviors);
-  const nodes =
-    options.nodes === undefined
-      ? defaultNodes()
-      : typeof options.nodes === 'string'
-        ? loadNodes(options.nodes)
-        : options.nodes.map((n) => nodeSpecSchema.parse(n));
+  const nodes = resolveNodes(options.nodes);
   const cluster = remoteCluster(options.kubeConfig, options.onError ? { onError: options.onError } : {});
   await cluster.synced();
   const logs = new LogStore();
@@ -181,15 +199,10 @@ export async function attachWorld(options: WorldOptions): Promise<World> {
     timers,
     events: new EventRecorder(cluster, clock),
   };
-  const controllers = [
-    new Scheduler(ctx),
-    new Kubelet(ctx, {
-      nodes: nodes.map((n) => n.name),
-      resolvers: [kanikoResolver(ctx), fluxResolver(ctx)],
-    }),
-    new FluxOperator(ctx),
-  ];
-  for (const controller of controllers) controller.start();
+  const controllers = startWorldControllers(
+    ctx,
+    nodes.map((n) => n.name),
+  );
   return {
     registry,
     behaviors,
@@ -198,7 +211,7 @@ export async function attachWorld(options: WorldOptions): Promise<World> {
     kubeletPort,
     async stop() {
       timers.stop();
-      for (const controller of controllers) controller.stop();
+      controllers.stop();
       await cluster.settled();
       cluster.stop();
       for (const close of [...closers]) close();

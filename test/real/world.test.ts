@@ -3,13 +3,12 @@
 // a client. What a user sees: `kubectl get agentsteps -w` shows a build that fails once and then
 // succeeds, and `kubectl logs` of a run's pod, through kube-apiserver's proxy, prints its log.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import type { AgentStep } from '../../src/api/agentstep.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
@@ -18,15 +17,15 @@ import { createOperator } from '../../src/operator/index.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import type { Manager } from '../../src/runtime/manager.ts';
-import { attachWorld, type World } from '../../src/sim/world/index.ts';
 import { jobManifestAnswer, TEST_IMAGE } from '../helpers/answers.ts';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/kubeconfig.ts';
 import { KUBECTL } from '../helpers/kubectl.ts';
 import { agentStep, TEST_REGISTRY, waitForPhase } from '../helpers/operator.ts';
-import { rawRequest, realKubeconfig } from './cluster.ts';
+import { realKubeconfig } from './cluster.ts';
 
 const run = promisify(execFile);
-const root = join(import.meta.dirname, '../..');
+const _root = join(import.meta.dirname, '../..');
 const NS = 'default';
 const LAMMPS_LOG =
   'LAMMPS (2 Aug 2023)\nLoop time of 1.9 on 1 procs for 100 steps with 304 atoms\nTotal wall time: 0:00:02\n';
@@ -52,7 +51,7 @@ const SCRIPT = `responses:
     text: |${jobManifestAnswer('lmp -in in.reaxff.hns')}
 `;
 
-let world: World;
+let world: TestCluster;
 let manager: Manager;
 let kubeConfig: KubeConfig;
 let client: KubeClient;
@@ -62,21 +61,8 @@ beforeAll(async () => {
   kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(realKubeconfig());
   client = new KubeClient(kubeConfig);
-  for (const file of ['crds/fractale.dev_agentplans.yaml', 'crds/fractale.dev_agentsteps.yaml']) {
-    await rawRequest(
-      'POST',
-      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-      parse(readFileSync(join(root, file), 'utf8')),
-    );
-  }
-  await eventually(
-    async () =>
-      (await rawRequest('GET', `/apis/fractale.dev/v1alpha1/namespaces/${NS}/agentsteps`)).status === 200,
-    30_000,
-    200,
-  );
-  world = await attachWorld({
-    kubeConfig,
+  // As every real-lane suite: an emptied namespace, the CRDs installed, the world attached.
+  world = await startTestCluster({
     speed: 0.02,
     behaviors: {
       pullable: ['ghcr.io/.*', 'docker.io/library/.*', 'cgr.dev/.*'],
@@ -99,7 +85,6 @@ beforeAll(async () => {
         },
       ],
     },
-    onError: (what, error) => console.error(`world: ${what}: ${(error as Error).message}`),
   });
   const config = loadConfig(
     { registry: TEST_REGISTRY, leaderElect: false, resyncSeconds: 0, metricsPort: 0, healthPort: 0 },

@@ -84,7 +84,7 @@ export function crdSchemaErrors(schema: JSONSchema, path: string): FieldCause[] 
   const causes: FieldCause[] = [];
   if (schema.nullable === true)
     causes.push(forbidden(`${path}.nullable`, 'nullable cannot be true at the root'));
-  const structural = structuralErrors(schema, 'root', path, false);
+  const structural = structuralErrors(schema, 'root', path);
   structural.sort((a, b) => errorText(a).localeCompare(errorText(b), 'en'));
   causes.push(...structural);
   if (structural.length === 0) causes.push(...defaultErrors(schema, path, schema, false));
@@ -237,21 +237,19 @@ function extensionErrors(s: JSONSchema, path: string): FieldCause[] {
 
 // ---- structural invariants (schema.ValidateStructural) ----
 
-function structuralErrors(s: JSONSchema, level: Level, path: string, _nested: boolean): FieldCause[] {
+function structuralErrors(s: JSONSchema, level: Level, path: string): FieldCause[] {
   const causes: FieldCause[] = [];
   if (s.type === 'array' && s.items === undefined)
     causes.push(required(`${path}.items`, 'must be specified'));
-  if (isObject(s.items)) causes.push(...structuralErrors(s.items, 'item', `${path}.items`, false));
+  if (isObject(s.items)) causes.push(...structuralErrors(s.items, 'item', `${path}.items`));
   for (const [name, sub] of Object.entries(s.properties ?? {})) {
-    causes.push(...structuralErrors(sub, 'field', key(path, name), false));
+    causes.push(...structuralErrors(sub, 'field', key(path, name)));
   }
   if (s.additionalProperties !== undefined) {
     if (level === 'root')
       causes.push(forbidden(`${path}.additionalProperties`, 'must not be used at the root'));
     if (isObject(s.additionalProperties))
-      causes.push(
-        ...structuralErrors(s.additionalProperties, 'field', `${path}.additionalProperties`, false),
-      );
+      causes.push(...structuralErrors(s.additionalProperties, 'field', `${path}.additionalProperties`));
   }
   const intOrString = s['x-kubernetes-int-or-string'] === true;
   const preserve = s['x-kubernetes-preserve-unknown-fields'] === true;
@@ -462,12 +460,11 @@ function costErrors(schema: JSONSchema, path: string): FieldCause[] {
   const causes: FieldCause[] = [];
   const expensive: { path: string; cost: number }[] = [];
   let total = 0;
-  for (const { path: rulePath, rule, cost } of estimateRuleCost(schema, path)) {
+  for (const { path: rulePath, cost } of estimateRuleCost(schema, path)) {
     if (cost > RULE_COST_LIMIT)
       causes.push(forbidden(rulePath, costMessage('estimated rule cost', cost, RULE_COST_LIMIT)));
     total += cost;
     if (cost >= SCHEMA_COST_LIMIT / 100) expensive.push({ path: rulePath, cost });
-    void rule;
   }
   if (total > SCHEMA_COST_LIMIT) {
     expensive.sort((a, b) => b.cost - a.cost);

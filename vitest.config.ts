@@ -37,6 +37,7 @@ export default defineConfig({
                 // attaches the simulated world); tests that read the sim's Store are marked sim only.
                 include: [
                   'test/real/**/*.test.ts',
+                  'test/agreement/**/*.test.ts',
                   'test/step/**/*.test.ts',
                   'test/plan/**/*.test.ts',
                   'test/cli/**/*.test.ts',

@@ -1,12 +1,14 @@
 /**
- * The simulated cluster: the in-process API server (Store, LogStore, HTTP) plus the simulated
- * controllers (scheduler, kubelets, Job controller, Flux Operator, Kaniko builds), a kubeconfig
- * pointing at it, and the project's CRDs installed.
+ * The simulated cluster: the in-process API server (Store, LogStore, HTTP) with its Job controller
+ * and garbage collector, a kubeconfig pointing at it, the project's CRDs installed, and the
+ * simulated world (scheduler, kubelets, Kaniko builds, Flux Operator) attached as an API client.
+ * startSimControllers runs the same controllers on a bare Store, for their own tests.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { Behaviors, BehaviorsInput } from './behaviors.ts';
 import { JobController } from './controllers/jobs.ts';
@@ -18,7 +20,13 @@ import { type NodeSpec, type NodeSpecInput, nodeObject } from './nodes.ts';
 import { startApiServer } from './server/index.ts';
 import { type KubeObject, Store } from './store.ts';
 import { storeCluster } from './world/cluster.ts';
-import { resolveBehaviors, resolveNodes, startWorldControllers } from './world/index.ts';
+import {
+  attachWorld,
+  resolveBehaviors,
+  resolveNodes,
+  startWorldControllers,
+  type World,
+} from './world/index.ts';
 
 export type { Behaviors, BehaviorsInput } from './behaviors.ts';
 export { BehaviorsError, loadBehaviors, parseBehaviors } from './behaviors.ts';
@@ -162,49 +170,80 @@ export function startSimControllers(options: SimControllersOptions): SimControll
   };
 }
 
-/** Starts the API server and the controllers, writes the kubeconfig, installs the CRDs. */
+/**
+ * Starts the API server with its own Job controller and garbage collector (the sim's
+ * kube-controller-manager), writes the kubeconfig, installs the CRDs, and attaches the simulated
+ * world (scheduler, kubelets, Kaniko, Flux Operator) as a client of the server over HTTP, exactly
+ * as it attaches to a real kube-apiserver.
+ */
 export async function startSimCluster(options: SimOptions = {}): Promise<SimCluster> {
   const speed = options.speed ?? 1;
   const clock = options.clock ?? wallClock;
   const store = new Store({ clock });
   const logs = new LogStore();
   if (options.installCrds ?? true) installCrdFiles(store, [...projectCrdPaths(), miniClusterCrdPath()]);
-  const controllers = startSimControllers({
-    store,
-    logs,
-    behaviors: options.behaviors,
-    nodes: options.nodes,
-    clock,
-    speed,
-  });
-  let server: Awaited<ReturnType<typeof startApiServer>>;
-  try {
-    server = await startApiServer({ store, logs, port: options.port ?? 0 });
-  } catch (error) {
-    controllers.stop();
-    throw error;
-  }
+  const server = await startApiServer({ store, logs, port: options.port ?? 0 });
   let temporary: string | undefined;
   let kubeconfigPath = options.kubeconfigPath;
   if (!kubeconfigPath) {
     temporary = mkdtempSync(join(tmpdir(), 'fractale-sim-'));
     kubeconfigPath = join(temporary, 'kubeconfig');
   }
-  writeSimKubeconfig(kubeconfigPath, server.url);
+  const cleanUp = async () => {
+    await server.close();
+    if (temporary) rmSync(temporary, { recursive: true, force: true });
+  };
+  let world: World;
+  let jobs: JobController;
+  const timers = new SimTimers(speed);
+  try {
+    writeSimKubeconfig(kubeconfigPath, server.url);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kubeconfigPath);
+    world = await attachWorld({
+      kubeConfig,
+      behaviors: options.behaviors,
+      nodes: options.nodes,
+      speed,
+      clock,
+      logs,
+      // The sim's server reads the kubelets' logs in-process.
+      kubeletApi: false,
+      onError: (what, error) => {
+        if (!timers.stopped) console.error(`fractale sim: the world could not ${what}: ${String(error)}`);
+      },
+    });
+    const cluster = storeCluster(store);
+    jobs = new JobController({
+      store,
+      cluster,
+      logs,
+      registry: world.registry,
+      behaviors: world.behaviors,
+      clock,
+      timers,
+      events: new EventRecorder(cluster, clock),
+    });
+    jobs.start();
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
   let stopped: Promise<void> | undefined;
   return {
     url: server.url,
     kubeconfigPath,
     store,
     logs,
-    registry: controllers.registry,
-    behaviors: controllers.behaviors,
-    nodes: controllers.nodes,
+    registry: world.registry,
+    behaviors: world.behaviors,
+    nodes: world.nodes,
     stop() {
       stopped ??= (async () => {
-        controllers.stop();
-        await server.close();
-        if (temporary) rmSync(temporary, { recursive: true, force: true });
+        timers.stop();
+        jobs.stop();
+        await world.stop();
+        await cleanUp();
       })();
       return stopped;
     },

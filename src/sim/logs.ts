@@ -18,6 +18,8 @@ interface ContainerLog {
   lastLineOpen: boolean;
   started: boolean;
   ended: boolean;
+  /** The log of the container's last instance before a restart (what `previous=true` reads). */
+  previous?: { text: string; lines: LogLine[] };
   followers: Set<{ onData: (chunk: string) => void; onEnd: () => void }>;
 }
 
@@ -60,6 +62,22 @@ export class LogStore {
     for (const f of [...log.followers]) f.onData(text);
   }
 
+  /** A new instance of the container starts (a restart): the last one's log becomes the previous log. */
+  restart(namespace: string, pod: string, container: string): void {
+    const log = this.entry(namespace, pod, container);
+    if (!log.started) return;
+    log.previous = { text: log.text, lines: log.lines };
+    log.text = '';
+    log.lines = [];
+    log.lastLineOpen = false;
+    log.started = false;
+    log.ended = false;
+  }
+
+  hasPrevious(namespace: string, pod: string, container: string): boolean {
+    return this.logs.get(this.key(namespace, pod, container))?.previous !== undefined;
+  }
+
   /** The container stopped: followers end. */
   end(namespace: string, pod: string, container: string): void {
     const log = this.entry(namespace, pod, container);
@@ -69,8 +87,9 @@ export class LogStore {
     log.followers.clear();
   }
 
-  read(namespace: string, pod: string, container: string): string {
-    return this.logs.get(this.key(namespace, pod, container))?.text ?? '';
+  read(namespace: string, pod: string, container: string, previous = false): string {
+    const log = this.logs.get(this.key(namespace, pod, container));
+    return (previous ? log?.previous?.text : log?.text) ?? '';
   }
 
   /** The log clock's time (sinceSeconds counts back from it). */
@@ -79,8 +98,9 @@ export class LogStore {
   }
 
   /** The log's lines with the time each was written (a last line without newline included). */
-  lines(namespace: string, pod: string, container: string): LogLine[] {
-    return [...(this.logs.get(this.key(namespace, pod, container))?.lines ?? [])];
+  lines(namespace: string, pod: string, container: string, previous = false): LogLine[] {
+    const log = this.logs.get(this.key(namespace, pod, container));
+    return [...((previous ? log?.previous?.lines : log?.lines) ?? [])];
   }
 
   /** Whether the container has written anything or ended (so it has started). */
@@ -123,6 +143,39 @@ export class LogStore {
   }
 }
 
+type ContainerState = Record<string, { reason?: string } | undefined>;
+
+/** A container's state from its pod's status (init containers included). */
+export function containerState(pod: Record<string, unknown>, container: string): ContainerState | undefined {
+  const status = (pod['status'] ?? {}) as {
+    containerStatuses?: { name: string; state?: ContainerState }[];
+    initContainerStatuses?: { name: string; state?: ContainerState }[];
+  };
+  return [...(status.containerStatuses ?? []), ...(status.initContainerStatuses ?? [])].find(
+    (c) => c.name === container,
+  )?.state;
+}
+
+/**
+ * Why the kubelet's read API refuses a container's log, worded as the kubelet does, or undefined:
+ * a container not started yet has none, and `previous` needs an instance that ended before a restart.
+ */
+export function logUnavailable(
+  logs: LogStore,
+  target: { namespace: string; pod: string; container: string },
+  state: ContainerState | undefined,
+  previous: boolean,
+): string | undefined {
+  const { namespace, pod, container } = target;
+  if (previous)
+    return logs.hasPrevious(namespace, pod, container)
+      ? undefined
+      : `previous terminated container "${container}" in pod "${pod}" not found`;
+  if (logs.has(namespace, pod, container) || state?.['running'] || state?.['terminated']) return undefined;
+  const reason = state?.['waiting']?.reason ?? 'ContainerCreating';
+  return `container "${container}" in pod "${pod}" is waiting to start: ${reason}`;
+}
+
 /** Log timestamps as the kubelet writes them: RFC 3339 with nanoseconds. */
 export function rfc3339Nano(time: Date): string {
   return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
@@ -138,7 +191,7 @@ export interface LogTarget {
 
 /**
  * Writes a container's log as the kubelet's read API does (the API server's `pods/log` proxies to
- * it): `timestamps`, `sinceSeconds`, `tailLines` and `limitBytes`, then, with `follow=true`, what is
+ * it): `previous`, `timestamps`, `sinceSeconds`, `tailLines` and `limitBytes`, then, with `follow=true`, what is
  * appended until the container ends. `closers` holds what stops an open stream when the server does.
  */
 export function streamLog(
@@ -152,17 +205,20 @@ export function streamLog(
   const timestamps = q.get('timestamps') === 'true';
   const since = Number(q.get('sinceSeconds') ?? '');
   const tail = q.get('tailLines');
-  let lines = logs.lines(namespace, podName, container);
+  const previous = q.get('previous') === 'true';
+  let lines = logs.lines(namespace, podName, container, previous);
   if (Number.isFinite(since) && since > 0) {
     const from = logs.now().getTime() - since * 1000;
     lines = lines.filter((l) => l.time.getTime() >= from);
   }
   if (tail !== null && tail !== '' && Number(tail) >= 0)
     lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail));
-  const full = logs.read(namespace, podName, container);
+  const full = logs.read(namespace, podName, container, previous);
   // The last line written without a newline yet is sent as it is.
   const openLine =
-    full !== '' && !full.endsWith('\n') ? logs.lines(namespace, podName, container).at(-1) : undefined;
+    full !== '' && !full.endsWith('\n')
+      ? logs.lines(namespace, podName, container, previous).at(-1)
+      : undefined;
   const text = lines
     .map((l) => `${timestamps ? `${rfc3339Nano(l.time)} ` : ''}${l.text}${l === openLine ? '' : '\n'}`)
     .join('');
@@ -189,7 +245,8 @@ export function streamLog(
   };
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
   res.write(take(text));
-  const stopped = logs.ended(namespace, podName, container) || target.terminated;
+  // A previous instance has ended: its log is complete.
+  const stopped = previous || logs.ended(namespace, podName, container) || target.terminated;
   if (q.get('follow') !== 'true' || budget <= 0 || stopped) {
     res.end();
     return;

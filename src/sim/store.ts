@@ -10,6 +10,7 @@ import {
   prepareBuiltinCreate,
   prepareBuiltinUpdate,
   validateBuiltin,
+  validateBuiltinUpdate,
 } from './server/builtins.ts';
 import { versionSchemaErrors } from './server/crd-schema.ts';
 import { applyOwnership } from './server/managed-fields.ts';
@@ -527,7 +528,11 @@ export class Store {
     if (t.crd) applyDefaults(o, t.schema);
     else prepareBuiltinUpdate(t, o);
     if (t.kind === 'CustomResourceDefinition') this.prepareCrd(o);
-    const causes = [...this.validateMeta(t, o), ...this.validateBody(t, o, old)];
+    const causes = [
+      ...this.validateMeta(t, o),
+      ...this.validateBody(t, o, old),
+      ...(t.crd ? [] : validateBuiltinUpdate(t, o, old)),
+    ];
     if (causes.length > 0) throw invalid(t, name, causes);
     if (t.generation && specOf(o) !== specOf(old)) o.metadata.generation = (old.metadata.generation ?? 0) + 1;
     return this.commitUpdate(t, o, old, options);
@@ -554,6 +559,72 @@ export class Store {
       : [];
     if (causes.length > 0) throw invalid(t, name, causes);
     return this.commitUpdate(t, o, old, options);
+  }
+
+  /**
+   * `POST pods/{name}/binding`, the scheduler's verb: sets `spec.nodeName` and the PodScheduled
+   * condition at once. Refused as the real server does: a pod already bound or being deleted is a
+   * Conflict on `pods/binding`; a uid or resourceVersion precondition must match.
+   */
+  bindPod(namespace: string, binding: KubeObject): KubeObject {
+    const t = this.type('v1/pods');
+    const name = binding.metadata?.name ?? '';
+    const target = (binding['target'] ?? {}) as { kind?: string; name?: string };
+    const causes: FieldCause[] = [];
+    if (target.kind && target.kind !== 'Node')
+      causes.push({
+        reason: 'FieldValueNotSupported',
+        field: 'target.kind',
+        message: `Unsupported value: "${target.kind}": supported values: "Node", "<empty>"`,
+      });
+    if (!target.name)
+      causes.push({ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' });
+    if (causes.length > 0) throw invalid({ group: '', kind: 'Binding' } as ResourceType, name, causes);
+    const old = this.bucket(t).get(this.keyOf(t, namespace, name));
+    if (!old) throw notFound(t, name);
+    const refuse = (why: string) =>
+      new StatusError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": ${why}`, {
+        name,
+        kind: 'pods/binding',
+      });
+    const uid = binding.metadata?.uid;
+    if (uid && uid !== old.metadata.uid)
+      throw refuse(
+        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${old.metadata.uid}`,
+      );
+    const rv = binding.metadata?.resourceVersion;
+    if (rv && rv !== old.metadata.resourceVersion)
+      throw refuse(
+        `Precondition failed: ResourceVersion in precondition: ${rv}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+      );
+    if (old.metadata.deletionTimestamp)
+      throw refuse(`pod ${name} is being deleted, cannot be assigned to a host`);
+    const spec = (old['spec'] ?? {}) as Record<string, unknown>;
+    if (spec['nodeName'])
+      throw refuse(`pod ${name} is already assigned to node "${String(spec['nodeName'])}"`);
+    if (Array.isArray(spec['schedulingGates']) && spec['schedulingGates'].length > 0)
+      throw refuse(`pod ${name} has non-empty .spec.schedulingGates`);
+    const o = structuredClone(old) as KubeObject;
+    (o['spec'] as Record<string, unknown>)['nodeName'] = target.name;
+    o['status'] ??= {};
+    const status = o['status'] as Record<string, unknown>;
+    const conditions = (Array.isArray(status['conditions']) ? status['conditions'] : []) as Record<
+      string,
+      unknown
+    >[];
+    const scheduled = conditions.find((c) => c['type'] === 'PodScheduled');
+    if (scheduled?.['status'] !== 'True') {
+      const next = {
+        type: 'PodScheduled',
+        status: 'True',
+        lastProbeTime: null,
+        lastTransitionTime: this.now(),
+      };
+      status['conditions'] = scheduled
+        ? conditions.map((c) => (c === scheduled ? next : c))
+        : [...conditions, next];
+    }
+    return this.commitUpdate(t, o, old, {});
   }
 
   private checkVersion(t: ResourceType, o: KubeObject, old: KubeObject): void {

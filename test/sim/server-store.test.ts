@@ -23,6 +23,30 @@ function plan(name: string, spec: Record<string, unknown>): KubeObject {
   return { apiVersion: 'fractale.dev/v1alpha1', kind: 'AgentPlan', metadata: { name }, spec };
 }
 
+const DEPLOYMENTS = 'apps/v1/deployments';
+
+/** A Deployment whose pod template has the given spec (strategic merge patches act on it as on a pod). */
+function deployment(
+  name: string,
+  extra: Partial<KubeObject['metadata']> = {},
+  spec: Record<string, unknown> = {},
+): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, ...extra },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'main', image: 'busybox' }], ...spec },
+      },
+    },
+  };
+}
+
+const podSpecOf = (o: KubeObject) => (o['spec'] as { template: { spec: unknown } }).template.spec;
+
 function pod(
   name: string,
   extra: Partial<KubeObject['metadata']> = {},
@@ -363,10 +387,11 @@ describe('selectors', () => {
 });
 
 describe('patches', () => {
+  // On Deployments: a pod's spec is fixed once created (the real server refuses such patches).
   it('merges containers, env and volumes by name with strategic merge patch', () => {
     store.create(
-      'v1/pods',
-      pod(
+      DEPLOYMENTS,
+      deployment(
         'p',
         {},
         {
@@ -385,33 +410,37 @@ describe('patches', () => {
         },
       ),
     );
-    const patched = store.patch('v1/pods', 'default', 'p', 'strategic', {
+    const patched = store.patch(DEPLOYMENTS, 'default', 'p', 'strategic', {
       metadata: { finalizers: ['x/y'] },
       spec: {
-        containers: [
-          {
-            name: 'a',
-            image: 'three',
-            env: [
-              { name: 'Y', value: '3' },
-              { name: 'X', $patch: 'delete' },
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'a',
+                image: 'three',
+                env: [
+                  { name: 'Y', value: '3' },
+                  { name: 'X', $patch: 'delete' },
+                ],
+              },
             ],
+            volumes: [{ name: 'v2', emptyDir: {} }],
           },
-        ],
-        volumes: [{ name: 'v2', emptyDir: {} }],
+        },
       },
     });
-    const spec = patched['spec'] as {
+    const spec = podSpecOf(patched) as {
       containers: { name: string; image: string; env?: unknown[] }[];
       volumes: { name: string }[];
     };
     expect(spec.containers.map((c) => `${c.name}:${c.image}`)).toEqual(['a:three', 'b:two']);
     expect(spec.containers[0]!.env).toEqual([{ name: 'Y', value: '3' }]);
     expect(spec.volumes.map((v) => v.name)).toEqual(['v1', 'v2']);
-    const ordered = store.patch('v1/pods', 'default', 'p', 'strategic', {
-      spec: { '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }] },
+    const ordered = store.patch(DEPLOYMENTS, 'default', 'p', 'strategic', {
+      spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }] } } },
     });
-    expect((ordered['spec'] as { containers: { name: string }[] }).containers.map((c) => c.name)).toEqual([
+    expect((podSpecOf(ordered) as { containers: { name: string }[] }).containers.map((c) => c.name)).toEqual([
       'b',
       'a',
     ]);
@@ -419,22 +448,26 @@ describe('patches', () => {
 
   it('honours $retainKeys, $deleteFromPrimitiveList and $patch: replace in strategic merge patches', () => {
     store.create(
-      'v1/pods',
-      pod(
+      DEPLOYMENTS,
+      deployment(
         'd',
         { finalizers: ['a/x', 'b/y'] },
         { volumes: [{ name: 'v', emptyDir: {} }], nodeSelector: { a: '1', b: '2' } },
       ),
     );
-    const patched = store.patch('v1/pods', 'default', 'd', 'strategic', {
+    const patched = store.patch(DEPLOYMENTS, 'default', 'd', 'strategic', {
       metadata: { '$deleteFromPrimitiveList/finalizers': ['a/x'] },
       spec: {
-        volumes: [{ name: 'v', $retainKeys: ['name', 'configMap'], configMap: { name: 'cm' } }],
-        nodeSelector: { $patch: 'replace', c: '3' },
+        template: {
+          spec: {
+            volumes: [{ name: 'v', $retainKeys: ['name', 'configMap'], configMap: { name: 'cm' } }],
+            nodeSelector: { $patch: 'replace', c: '3' },
+          },
+        },
       },
     });
     expect(patched.metadata.finalizers).toEqual(['b/y']);
-    const spec = patched['spec'] as { volumes: unknown[]; nodeSelector: unknown };
+    const spec = podSpecOf(patched) as { volumes: unknown[]; nodeSelector: unknown };
     expect(spec.volumes).toEqual([{ name: 'v', configMap: { name: 'cm' } }]);
     expect(spec.nodeSelector).toEqual({ c: '3' });
   });

@@ -609,6 +609,8 @@ class PodWorker {
           delay,
           () => {
             container.cancel = [];
+            // The new instance writes a new log; the crashed one's stays readable with previous=true.
+            this.#ctx.logs.restart(this.#namespace, this.#name, container.name);
             this.#startContainer(container);
           },
           container,

@@ -84,8 +84,8 @@ export class Scheduler {
     const now = timestamp(clock());
     if ('node' in decision) {
       const nodeName = decision.node.metadata?.name ?? '';
-      // The binding subresource: spec.nodeName, then PodScheduled=True.
-      cluster.bind(object, nodeName, now);
+      // The binding subresource sets spec.nodeName and PodScheduled=True in one write.
+      cluster.bind(object, nodeName);
       events.record(
         object,
         'Normal',

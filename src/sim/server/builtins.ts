@@ -140,7 +140,7 @@ const BUILTINS: Builtin[] = [
     namespaced: true,
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'log'],
+    subresources: ['status', 'log', 'binding'],
     selectableFields: [
       'spec.nodeName',
       'spec.restartPolicy',
@@ -716,6 +716,53 @@ function foldStringData(rec: Rec): void {
 }
 
 /** The validation a built-in's strategy applies (only the checks that matter to its users here). */
+// The fields of a bound pod's spec a client may change (pkg/apis/core/validation: updatablePodSpecFields).
+const UPDATABLE_POD_SPEC_FIELDS = [
+  '`spec.containers[*].image`',
+  '`spec.initContainers[*].image`',
+  '`spec.activeDeadlineSeconds`',
+  '`spec.tolerations` (only additions to existing tolerations)',
+  '`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+];
+
+/**
+ * Checks an update against the stored object where the real server forbids changes: a pod's spec
+ * is fixed but for images, the deadline, tolerations and scheduling gates, so even `spec.nodeName`
+ * is set only through `pods/binding`.
+ */
+export function validateBuiltinUpdate(type: ResourceType, o: KubeObject, old: KubeObject): FieldCause[] {
+  if (type.kind !== 'Pod' || type.group !== '') return [];
+  const spec = (isRec(o['spec']) ? o['spec'] : {}) as Rec;
+  const oldSpec = (isRec(old['spec']) ? old['spec'] : {}) as Rec;
+  const munged: Rec = structuredClone(spec);
+  for (const list of ['containers', 'initContainers']) {
+    const before = Array.isArray(oldSpec[list]) ? (oldSpec[list] as Rec[]) : [];
+    if (Array.isArray(munged[list]))
+      munged[list] = (munged[list] as Rec[]).map((c, i) =>
+        isRec(c) && before[i] ? { ...c, image: before[i]['image'] } : c,
+      );
+  }
+  for (const field of ['activeDeadlineSeconds', 'tolerations', 'schedulingGates']) {
+    if (oldSpec[field] === undefined) delete munged[field];
+    else munged[field] = oldSpec[field];
+  }
+  if (canonical(munged) === canonical(oldSpec)) return [];
+  return [
+    {
+      reason: 'FieldValueForbidden',
+      field: 'spec',
+      message: `Forbidden: pod updates may not change fields other than ${UPDATABLE_POD_SPEC_FIELDS.join(',')}`,
+    },
+  ];
+}
+
+/** JSON with sorted keys, so equal objects compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isRec(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
 export function validateBuiltin(type: ResourceType, o: KubeObject): FieldCause[] {
   const rec = o as Rec;
   switch (type.kind) {

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { type LogStore, streamLog } from '../logs.ts';
+import { containerState, type LogStore, logUnavailable, streamLog } from '../logs.ts';
 import {
   badRequest,
   type DeleteOptions,
@@ -248,6 +248,14 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
             kind: t.kind,
             verbs: ['get'],
           });
+        } else if (sub === 'binding') {
+          resources.push({
+            name: `${t.plural}/binding`,
+            singularName: '',
+            namespaced: t.namespaced,
+            kind: 'Binding',
+            verbs: ['create'],
+          });
         }
       }
     }
@@ -273,13 +281,13 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
               verbs: t.verbs,
               shortNames: t.shortNames,
               categories: t.categories,
-              subresources: t.subresources
-                .filter((sub) => sub === 'status' || sub === 'log')
-                .map((sub) => ({
-                  subresource: sub,
-                  responseKind,
-                  verbs: sub === 'status' ? ['get', 'patch', 'update'] : ['get'],
-                })),
+              subresources: t.subresources.map((sub) => ({
+                subresource: sub,
+                responseKind:
+                  sub === 'binding' ? { group: '', version: 'v1', kind: 'Binding' } : responseKind,
+                verbs:
+                  sub === 'status' ? ['get', 'patch', 'update'] : sub === 'binding' ? ['create'] : ['get'],
+              })),
             };
           }),
       })),
@@ -555,19 +563,14 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
     }
     if (!names.includes(container))
       throw badRequest(`container ${container} is not valid for pod ${podName}`);
-    if (!logs.has(namespace, podName, container)) {
-      const status = (pod['status'] ?? {}) as {
-        containerStatuses?: { name: string; state?: Record<string, { reason?: string }> }[];
-      };
-      const cs = [...(status.containerStatuses ?? [])].find((c) => c.name === container);
-      if (!cs?.state?.['running'] && !cs?.state?.['terminated']) {
-        const reason = cs?.state?.['waiting']?.reason ?? 'ContainerCreating';
-        throw badRequest(`container "${container}" in pod "${podName}" is waiting to start: ${reason}`);
-      }
-    }
-    const state = (
-      pod['status'] as { containerStatuses?: { name: string; state?: Record<string, unknown> }[] } | undefined
-    )?.containerStatuses?.find((c) => c.name === container)?.state;
+    const state = containerState(pod, container);
+    const problem = logUnavailable(
+      logs,
+      { namespace, pod: podName, container },
+      state,
+      q.get('previous') === 'true',
+    );
+    if (problem) throw badRequest(problem);
     streamLog(
       res,
       logs,
@@ -620,6 +623,14 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
     if (r.subresource !== undefined) {
       if (r.subresource === 'log' && t.subresources.includes('log') && method === 'GET') {
         serveLog(res, r, q);
+        return;
+      }
+      if (r.subresource === 'binding' && t.subresources.includes('binding') && method === 'POST') {
+        const binding = asObject(decodeBody(req, await readBody(req)));
+        if (binding.metadata?.name !== r.name)
+          throw badRequest('name in URL does not match name in Binding object');
+        store.bindPod(r.namespace ?? 'default', binding);
+        sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
         return;
       }
       if (r.subresource !== 'status' || !t.subresources.includes('status')) throw notFoundPath();

@@ -26,7 +26,7 @@ export interface WorldCluster {
   /** Writes the object's status. */
   updateStatus(resource: string, object: KubeObject): void;
   /** Binds a pending pod to a node, as the scheduler does through `pods/binding`. */
-  bind(pod: KubeObject, node: string, now: string): void;
+  bind(pod: KubeObject, node: string): void;
   /** A kubelet's last word on a pod being deleted: its containers stopped, the pod may go. */
   podTerminated(pod: KubeObject): void;
 }
@@ -48,17 +48,13 @@ export function storeCluster(store: Store): WorldCluster {
     updateStatus: (resource, object) => {
       store.updateStatus(resource, object);
     },
-    bind: (pod, node, now) => {
-      const bound = structuredClone(pod);
-      (bound['spec'] as Record<string, unknown>)['nodeName'] = node;
-      const updated = store.update('v1/pods', bound);
-      setPodCondition(updated, {
-        type: 'PodScheduled',
-        status: 'True',
-        lastProbeTime: null,
-        lastTransitionTime: now,
-      });
-      store.updateStatus('v1/pods', updated);
+    bind: (pod, node) => {
+      store.bindPod(pod.metadata.namespace ?? 'default', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+        target: { apiVersion: 'v1', kind: 'Node', name: node },
+      } as KubeObject);
     },
     // The sim's store removes a deleted pod itself once its finalizers are gone.
     podTerminated: () => {},

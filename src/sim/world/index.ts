@@ -26,7 +26,7 @@ import { kanikoResolver } from '../controllers/programs.ts';
 import { SimRegistry } from '../controllers/registry.ts';
 import { EventRecorder, SimTimers, type WorldContext } from '../controllers/runtime.ts';
 import { Scheduler } from '../controllers/scheduler.ts';
-import { LogStore, streamLog } from '../logs.ts';
+import { containerState, LogStore, logUnavailable, streamLog } from '../logs.ts';
 import {
   defaultNodes,
   loadNodes,
@@ -36,7 +36,7 @@ import {
   nodeSpecSchema,
 } from '../nodes.ts';
 import type { KubeObject } from '../store.ts';
-import { remoteCluster } from './remote.ts';
+import { type RemoteCluster, remoteCluster } from './remote.ts';
 
 export interface WorldOptions {
   kubeConfig: KubeConfig;
@@ -44,6 +44,18 @@ export interface WorldOptions {
   nodes?: NodeSpecInput[] | string;
   /** Multiplies simulated durations (1 = real time). */
   speed?: number;
+  /** Default: the wall clock. */
+  clock?: () => Date;
+  /**
+   * Where the kubelets write container logs; default: a new LogStore. The sim's API server shares
+   * its own, so it reads the logs in-process where kube-apiserver proxies to the kubelet.
+   */
+  logs?: LogStore;
+  /**
+   * Serve the kubelet's read API over HTTPS and advertise it on the Nodes (default true): what
+   * kube-apiserver's `pods/log` proxy needs. The sim's server reads `logs` itself instead.
+   */
+  kubeletApi?: boolean;
   onError?: (what: string, error: unknown) => void;
 }
 
@@ -52,8 +64,8 @@ export interface World {
   behaviors: Behaviors;
   nodes: NodeSpec[];
   logs: LogStore;
-  /** The kubelet read API's port on 127.0.0.1 (the Nodes' kubeletEndpoint). */
-  kubeletPort: number;
+  /** The kubelet read API's port on 127.0.0.1 (the Nodes' kubeletEndpoint), when served. */
+  kubeletPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -117,15 +129,11 @@ function servingCertificate(): { key: Buffer; cert: Buffer } {
   }
 }
 
-export async function attachWorld(options: WorldOptions): Promise<World> {
-  const behaviors = resolveBehaviors(options.behaviors);
-  const nodes = resolveNodes(options.nodes);
-  const cluster = remoteCluster(options.kubeConfig, options.onError ? { onError: options.onError } : {});
-  await cluster.synced();
-  const logs = new LogStore();
-  const clock = () => new Date();
-
-  // The kubelet's read API: GET /containerLogs/{namespace}/{pod}/{container}.
+/** The kubelet's read API (`GET /containerLogs/{namespace}/{pod}/{container}`) on 127.0.0.1. */
+async function serveKubeletApi(
+  cluster: RemoteCluster,
+  logs: LogStore,
+): Promise<{ port: number; close(): Promise<void> }> {
   const closers = new Set<() => void>();
   const server = createServer(servingCertificate(), (req, res) => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
@@ -136,16 +144,15 @@ export async function attachWorld(options: WorldOptions): Promise<World> {
       return;
     }
     const [, namespace, name, container] = match as unknown as [string, string, string, string];
-    const statuses = [
-      ...((pod['status'] as { containerStatuses?: unknown[] } | undefined)?.containerStatuses ?? []),
-      ...((pod['status'] as { initContainerStatuses?: unknown[] } | undefined)?.initContainerStatuses ?? []),
-    ] as { name: string; state?: Record<string, { reason?: string }> }[];
-    const state = statuses.find((c) => c.name === container)?.state;
-    if (!logs.has(namespace, name, container) && !state?.['running'] && !state?.['terminated']) {
-      const reason = state?.['waiting']?.reason ?? 'ContainerCreating';
-      res
-        .writeHead(400, { 'Content-Type': 'text/plain' })
-        .end(`container "${container}" in pod "${name}" is waiting to start: ${reason}`);
+    const state = containerState(pod, container);
+    const problem = logUnavailable(
+      logs,
+      { namespace, pod: name, container },
+      state,
+      url.searchParams.get('previous') === 'true',
+    );
+    if (problem) {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end(problem);
       return;
     }
     streamLog(
@@ -157,17 +164,35 @@ export async function attachWorld(options: WorldOptions): Promise<World> {
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const kubeletPort = (server.address() as AddressInfo).port;
+
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      for (const close of [...closers]) close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export async function attachWorld(options: WorldOptions): Promise<World> {
+  const behaviors = resolveBehaviors(options.behaviors);
+  const nodes = resolveNodes(options.nodes);
+  const cluster = remoteCluster(options.kubeConfig, options.onError ? { onError: options.onError } : {});
+  await cluster.synced();
+  const logs = options.logs ?? new LogStore();
+  const clock = options.clock ?? (() => new Date());
+  const kubelet = (options.kubeletApi ?? true) ? await serveKubeletApi(cluster, logs) : undefined;
 
   // Nodes whose kubelet is this process, reached on loopback.
   for (const [index, spec] of nodes.entries()) {
     const node = nodeObject(spec, index, clock()) as unknown as KubeObject;
     const status = node['status'] as Record<string, unknown>;
     status['addresses'] = [{ type: 'InternalIP', address: '127.0.0.1' }];
-    status['daemonEndpoints'] = { kubeletEndpoint: { Port: kubeletPort } };
+    if (kubelet) status['daemonEndpoints'] = { kubeletEndpoint: { Port: kubelet.port } };
     cluster.create('v1/nodes', node);
     cluster.updateStatus('v1/nodes', node);
   }
+
   await cluster.settled();
   // kube-apiserver taints a new Node not-ready; the node lifecycle controller (which this lane does
   // not run: it would expect heartbeats) lifts the taint once the Node reports Ready, as here.
@@ -208,14 +233,13 @@ export async function attachWorld(options: WorldOptions): Promise<World> {
     behaviors,
     nodes,
     logs,
-    kubeletPort,
+    kubeletPort: kubelet?.port,
     async stop() {
       timers.stop();
       controllers.stop();
       await cluster.settled();
       cluster.stop();
-      for (const close of [...closers]) close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await kubelet?.close();
     },
   };
 }

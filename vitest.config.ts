@@ -38,6 +38,7 @@ export default defineConfig({
                 include: [
                   'test/real/**/*.test.ts',
                   'test/agreement/**/*.test.ts',
+                  'test/runtime/runtime.test.ts',
                   'test/step/**/*.test.ts',
                   'test/plan/**/*.test.ts',
                   'test/cli/**/*.test.ts',

@@ -198,6 +198,10 @@ export function unsupportedPatch(): StatusError {
   );
 }
 
+/** The simulated cluster's CA bundle: a placeholder (the sim serves plain HTTP). */
+const SIM_ROOT_CA =
+  '-----BEGIN CERTIFICATE-----\nfractale simulated cluster: no TLS\n-----END CERTIFICATE-----\n';
+
 export class Store {
   private readonly clock: () => Date;
   private readonly watchWindow: number;
@@ -389,7 +393,29 @@ export class Store {
     bucket.set(key, stored);
     if (t.kind === 'CustomResourceDefinition') this.registerCrd(stored);
     this.emit(t, 'ADDED', stored, undefined);
+    if (t.kind === 'Namespace' && t.group === '') this.publishRootCa(name);
     return structuredClone(stored);
+  }
+
+  /**
+   * What kube-controller-manager's root-ca-certificate-publisher does: every namespace holds a
+   * `kube-root-ca.crt` ConfigMap (clients listing a "fresh" namespace's ConfigMaps see it). The
+   * sim serves plain HTTP, so the bundle is a placeholder.
+   */
+  private publishRootCa(namespace: string): void {
+    this.create('v1/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'kube-root-ca.crt',
+        namespace,
+        annotations: {
+          'kubernetes.io/description':
+            'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+        },
+      },
+      data: { 'ca.crt': SIM_ROOT_CA },
+    });
   }
 
   private generateName(t: ResourceType, namespace: string | undefined, prefix: string): string {

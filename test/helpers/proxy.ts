@@ -33,7 +33,8 @@ export async function startProxy(target: string): Promise<CuttableProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    // The proxy passes TLS through: it speaks the target's scheme.
+    url: `${new URL(target).protocol}//127.0.0.1:${address.port}`,
     cutAll: () => {
       for (const socket of sockets) socket.destroy();
       sockets.clear();

@@ -1,4 +1,6 @@
-// The controller runtime against the simulated API server: informers, controllers, leader election.
+// The controller runtime against the lane's API server (the sim's, or a real kube-apiserver):
+// informers, controllers, leader election.
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, type KubeObject } from '../../src/kube/client.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
@@ -10,31 +12,57 @@ import { BackgroundTasks } from '../../src/runtime/tasks.ts';
 import { LogStore } from '../../src/sim/logs.ts';
 import { startApiServer } from '../../src/sim/server/index.ts';
 import { Store } from '../../src/sim/store.ts';
-import { eventually, kubeConfigFor } from '../helpers/kubeconfig.ts';
+import { LANE, simOnly } from '../helpers/cluster.ts';
+import { eventually, kubeConfigFor as simKubeConfigFor } from '../helpers/kubeconfig.ts';
 import { type CuttableProxy, startProxy } from '../helpers/proxy.ts';
+import { realKubeConfig } from '../real/cluster.ts';
 
 let store: Store;
-let server: Awaited<ReturnType<typeof startApiServer>>;
+let server: Awaited<ReturnType<typeof startApiServer>> | undefined;
 let proxy: CuttableProxy;
 const cleanups: (() => unknown)[] = [];
+/** The lane's API server: the sim's, or the real control plane's. */
+const api = { url: '' };
+/** A KubeConfig for the lane's API server reached at `url` (itself, or the proxy in front of it). */
+let kubeConfigFor: (url: string) => KubeConfig;
 
 beforeAll(async () => {
-  store = new Store({ watchWindow: 50 });
-  server = await startApiServer({ store, logs: new LogStore(), port: 0 });
-  proxy = await startProxy(server.url);
+  if (LANE === 'sim') {
+    store = new Store({ watchWindow: 50 });
+    server = await startApiServer({ store, logs: new LogStore(), port: 0 });
+    api.url = server.url;
+    kubeConfigFor = (url) => simKubeConfigFor(url);
+  } else {
+    const real = realKubeConfig();
+    api.url = real.getCurrentCluster()!.server;
+    kubeConfigFor = (url) => {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: real.clusters.map((c) => ({ ...c, server: url })),
+        users: real.users,
+        contexts: real.contexts,
+        currentContext: real.currentContext,
+      });
+      return kc;
+    };
+  }
+  proxy = await startProxy(api.url);
 });
 afterAll(async () => {
   await proxy.close();
-  await server.close();
+  await server?.close();
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+// The tests' own ConfigMaps: every namespace also holds kube-root-ca.crt (published by
+// kube-controller-manager, and by the sim likewise), which the informers leave out.
+const OURS = 'fractale.dev/test=runtime';
 const configMap = (namespace: string, name: string, data: Record<string, string> = {}) => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
-  metadata: { name, namespace },
+  metadata: { name, namespace, labels: { 'fractale.dev/test': 'runtime' } },
   data,
 });
 
@@ -47,10 +75,10 @@ async function freshNamespace(client: KubeClient): Promise<string> {
 
 describe('informer and controller', () => {
   it('a toy reconciler sees create, update and delete', async () => {
-    const kc = kubeConfigFor(server.url);
+    const kc = kubeConfigFor(api.url);
     const client = new KubeClient(kc);
     const namespace = await freshNamespace(client);
-    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace });
+    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace, labelSelector: OURS });
     const seen: string[] = [];
     const controller = new Controller({
       name: 'toy',
@@ -80,11 +108,12 @@ describe('informer and controller', () => {
 
   it('a watch dropped by the connection loses no event', async () => {
     const kc = kubeConfigFor(proxy.url);
-    const client = new KubeClient(kubeConfigFor(server.url));
+    const client = new KubeClient(kubeConfigFor(api.url));
     const namespace = await freshNamespace(client);
     const informer = new Informer(kc, {
       resource: RESOURCES.configMaps,
       namespace,
+      labelSelector: OURS,
       backoffMs: { base: 5, max: 50 },
     });
     const events: string[] = [];
@@ -108,14 +137,16 @@ describe('informer and controller', () => {
     expect(informer.stats.watches).toBeGreaterThan(1);
   });
 
-  it('recovers from 410 Gone by listing again, and reports what changed meanwhile', async () => {
+  // The sim's watch window is set small to expire a resourceVersion at will; a real server's is not.
+  simOnly('recovers from 410 Gone by listing again, and reports what changed meanwhile', async () => {
     const kc = kubeConfigFor(proxy.url);
-    const client = new KubeClient(kubeConfigFor(server.url));
+    const client = new KubeClient(kubeConfigFor(api.url));
     const namespace = await freshNamespace(client);
     await client.create(RESOURCES.configMaps, configMap(namespace, 'old'));
     const informer = new Informer(kc, {
       resource: RESOURCES.configMaps,
       namespace,
+      labelSelector: OURS,
       backoffMs: { base: 200, max: 200 },
     });
     const events: string[] = [];
@@ -136,10 +167,10 @@ describe('informer and controller', () => {
   });
 
   it('200 keys waiting on a slow model call run up to the limit at once, never a key twice at once', async () => {
-    const kc = kubeConfigFor(server.url);
+    const kc = kubeConfigFor(api.url);
     const client = new KubeClient(kc);
     const namespace = await freshNamespace(client);
-    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace });
+    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace, labelSelector: OURS });
     const limit = 16;
     let inFlight = 0;
     let maxInFlight = 0;
@@ -167,10 +198,12 @@ describe('informer and controller', () => {
       () => informer.stop(),
       () => controller.stop(),
     );
-    await informer.start();
-    await controller.start();
-    const started = Date.now();
+    // All 200 exist before the controller starts, so the queue holds them at once however slowly
+    // the server takes the writes (a real one takes them more slowly than a reconcile lasts).
     for (let i = 0; i < 200; i++) await client.create(RESOURCES.configMaps, configMap(namespace, `k${i}`));
+    await informer.start();
+    const started = Date.now();
+    await controller.start();
     // Touch every key again while its first reconcile may still run.
     for (let i = 0; i < 200; i += 3)
       await client.patch(RESOURCES.configMaps, namespace, `k${i}`, { data: { x: '1' } });
@@ -197,10 +230,10 @@ describe('informer and controller', () => {
   });
 
   it('a failing reconcile is retried with growing delays', async () => {
-    const kc = kubeConfigFor(server.url);
+    const kc = kubeConfigFor(api.url);
     const client = new KubeClient(kc);
     const namespace = await freshNamespace(client);
-    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace });
+    const informer = new Informer(kc, { resource: RESOURCES.configMaps, namespace, labelSelector: OURS });
     const times: number[] = [];
     const controller = new Controller({
       name: 'failing',
@@ -229,7 +262,7 @@ describe('informer and controller', () => {
 
 describe('leader election', () => {
   it('two managers with one Lease elect one leader, and the other takes over when it stops', async () => {
-    const kc = kubeConfigFor(server.url);
+    const kc = kubeConfigFor(api.url);
     const client = new KubeClient(kc);
     const namespace = await freshNamespace(client);
     const reconciledBy = new Map<string, Set<string>>();
@@ -300,7 +333,7 @@ describe('leader election', () => {
   });
 
   it('a leader that dies without releasing is replaced once its lease expires', async () => {
-    const kc = kubeConfigFor(server.url);
+    const kc = kubeConfigFor(api.url);
     const client = new KubeClient(kc);
     const namespace = await freshNamespace(client);
     const now = new Date().toISOString().replace('Z', '000Z');
@@ -344,7 +377,7 @@ describe('leader election', () => {
   });
 
   it('a leader whose lease is taken stops reconciling for good and reports itself unhealthy', async () => {
-    const kc = kubeConfigFor(server.url);
+    const kc = kubeConfigFor(api.url);
     const client = new KubeClient(kc);
     const namespace = await freshNamespace(client);
     let lost = 0;

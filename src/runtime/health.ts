@@ -15,9 +15,25 @@ export interface Endpoints {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number): Promise<number> {
+/** An endpoint's port is taken (or not ours to take): start-up stops with what to change. */
+export class EndpointPortError extends Error {
+  override name = 'EndpointPortError';
+  readonly endpoint: 'health' | 'metrics';
+  readonly port: number;
+  constructor(endpoint: 'health' | 'metrics', port: number, code: string | undefined) {
+    const why =
+      code === 'EADDRINUSE' ? 'is in use' : code === 'EACCES' ? 'is not allowed' : 'cannot be opened';
+    super(`port ${port} for the ${endpoint} endpoint ${why} (${code ?? 'error'})`);
+    this.endpoint = endpoint;
+    this.port = port;
+  }
+}
+
+function listen(server: Server, port: number, endpoint: 'health' | 'metrics'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new EndpointPortError(endpoint, port, error.code)),
+    );
     server.listen(port, () => resolve((server.address() as AddressInfo).port));
   });
 }
@@ -52,12 +68,20 @@ export async function serveEndpoints(options: {
       );
     });
   const health = make();
-  const healthPort = await listen(health, options.healthPort);
+  const close = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+  const healthPort = await listen(health, options.healthPort, 'health');
   // One server when both ports are the same (a single port is simpler behind some proxies).
   const metricsServer =
     options.metricsPort === options.healthPort && options.healthPort !== 0 ? undefined : make();
-  const metricsPort = metricsServer ? await listen(metricsServer, options.metricsPort) : healthPort;
-  const close = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+  let metricsPort = healthPort;
+  if (metricsServer) {
+    try {
+      metricsPort = await listen(metricsServer, options.metricsPort, 'metrics');
+    } catch (error) {
+      await close(health);
+      throw error;
+    }
+  }
   return {
     healthPort,
     metricsPort,

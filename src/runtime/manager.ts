@@ -108,8 +108,7 @@ export class Manager {
 
   /** Starts informers and endpoints, then the controllers once this replica leads. */
   async start(): Promise<void> {
-    this.started = true;
-    await Promise.all([...this.groups.values()].map((g) => g.start()));
+    // Endpoints first: a port in use stops start-up before anything watches or writes.
     if (this.options.healthPort !== undefined || this.options.metricsPort !== undefined) {
       this.endpoints = await serveEndpoints({
         healthPort: this.options.healthPort ?? 0,
@@ -121,6 +120,8 @@ export class Manager {
         },
       });
     }
+    this.started = true;
+    await Promise.all([...this.groups.values()].map((g) => g.start()));
     const election = this.options.leaderElection;
     if (!election) {
       await this.startControllers();

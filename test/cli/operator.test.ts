@@ -1,10 +1,15 @@
 // `fractale operator` and `fractale sim` as commands: started, used by other commands, stopped by Ctrl-C.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/kubeconfig.ts';
 import { fractale, tempDir, testIO } from './io.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/fractale.js');
 
 const DOCKERFILE =
   'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y ca-certificates git cmake g++ make\nRUN git clone https://github.com/lammps/lammps.git /opt/lammps && cd /opt/lammps && cmake cmake && make install';
@@ -64,6 +69,55 @@ describe('fractale operator', () => {
     const logs = stopped.stderr.split('\n').filter((l) => l.startsWith('{'));
     expect(logs.length).toBeGreaterThan(0);
     expect(() => logs.map((l) => JSON.parse(l))).not.toThrow();
+  });
+
+  it('says in one line which flag to change when a port it serves is taken, and exits 1', async () => {
+    const cluster = await startTestCluster({ speed: 0.005 });
+    sim = cluster;
+    const script = join(tempDir(), 'script.yaml');
+    writeFileSync(script, 'responses: []\n');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      for (const [flag, other, endpoint, env] of [
+        ['--health-port', '--metrics-port', 'health', 'FRACTALE_HEALTH_PORT'],
+        ['--metrics-port', '--health-port', 'metrics', 'FRACTALE_METRICS_PORT'],
+      ] as const) {
+        // Through the installed entry point, as a person runs it (asynchronously: the sim serves
+        // from this process).
+        const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            [
+              BIN,
+              'operator',
+              '--kubeconfig',
+              cluster.kubeconfigPath,
+              '--provider',
+              'scripted',
+              '--script',
+              script,
+              '--leader-elect',
+              'false',
+              flag,
+              String(port),
+              other,
+              '0',
+            ],
+            { encoding: 'utf8', timeout: 60_000 },
+            (error, _stdout, stderr) =>
+              resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
+          );
+        });
+        expect(result.status, result.stderr).toBe(1);
+        expect(result.stderr.trim()).toBe(
+          `error: port ${port} for the ${endpoint} endpoint is in use (EADDRINUSE): choose another with ${flag} or ${env} (0: any free port)`,
+        );
+      }
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('names the flag and the variable of a wrong setting', async () => {

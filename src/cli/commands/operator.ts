@@ -2,6 +2,7 @@
 // SIGTERM. `fractale sim`: the simulated cluster in the foreground.
 import type { Command } from 'commander';
 import { ConfigError, ENV, loadConfig } from '../../runtime/config.ts';
+import { EndpointPortError } from '../../runtime/health.ts';
 import { type CommandContext, EXIT } from '../command.ts';
 import { UserError } from '../errors.ts';
 import { aborted, println } from '../io.ts';
@@ -84,7 +85,14 @@ export function registerOperator(program: Command, ctx: CommandContext): void {
       serveEndpoints: true,
       onLostLeadership: lostLeadership,
     });
-    await manager.start();
+    try {
+      await manager.start();
+    } catch (error) {
+      if (!(error instanceof EndpointPortError)) throw error;
+      const flag = error.endpoint === 'health' ? '--health-port' : '--metrics-port';
+      const env = error.endpoint === 'health' ? ENV.healthPort : ENV.metricsPort;
+      throw new UserError(`${error.message}: choose another with ${flag} or ${env} (0: any free port)`);
+    }
     println(io.stderr, `fractale operator running against ${conn.server}; Ctrl-C stops it`);
     const why = await Promise.race([aborted(io.signal).then(() => 'interrupted' as const), lost]);
     println(

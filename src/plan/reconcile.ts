@@ -22,7 +22,7 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
-import { setCondition } from '../step/conditions.ts';
+import { setCondition, UNFIXABLE_BY_MODEL } from '../step/conditions.ts';
 import { mergeStepContext } from './context.ts';
 
 export type AgentPlanObject = AgentPlan & KubeObject;
@@ -198,6 +198,17 @@ export class PlanReconciler {
       reason: PLAN_REASON.StepFailed,
       message: `Step ${spec.name} failed: ${summary.message ?? ''}`,
     });
+    const cause = step.status?.reason;
+    if (cause && UNFIXABLE_BY_MODEL.has(cause)) {
+      // Recovering would fail the same way, step after step: stop with the cause and its fix.
+      this.finish(
+        pass,
+        'Failed',
+        cause,
+        `Step ${spec.name} failed for a reason no model can fix (${cause}), so the plan stops without recovery: ${summary.message ?? ''}`,
+      );
+      return;
+    }
     if ((status.attempts ?? 0) >= plan.spec.maxAttempts) {
       this.finish(
         pass,

@@ -45,6 +45,19 @@ export const REASON = {
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];
 
+/**
+ * Why a step may fail that no model can fix by generating something else: configuration (an
+ * invalid context, no registry), infrastructure (an unpullable builder image, no Flux Operator) or
+ * the model itself (unavailable after its retries, a missing key Secret). A plan stops on these at
+ * once, with the step's reason, instead of asking the manager to recover.
+ */
+export const UNFIXABLE_BY_MODEL: ReadonlySet<string> = new Set<Reason>([
+  REASON.InvalidContext,
+  REASON.BuilderUnavailable,
+  REASON.MiniClusterUnavailable,
+  REASON.ModelUnavailable,
+]);
+
 /** Returns the conditions with `next` set; the transition time is kept when the status is unchanged. */
 export function setCondition(
   conditions: readonly Condition[] | undefined,

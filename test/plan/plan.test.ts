@@ -6,6 +6,8 @@ import { checkDockerfile, imageReference } from '../../src/agents/build/dockerfi
 import type { AgentPlan } from '../../src/api/agentplan.ts';
 import type { AgentStep } from '../../src/api/agentstep.ts';
 import { RESOURCES } from '../../src/kube/resources.ts';
+import { ScriptedModel } from '../../src/llm/scripted.ts';
+import type { LanguageModel } from '../../src/llm/types.ts';
 import type { ResultsDocument } from '../../src/results/document.ts';
 import { decodeResults } from '../../src/results/writer.ts';
 import type { BehaviorsInput } from '../../src/sim/index.ts';
@@ -293,6 +295,59 @@ describe('manager recovery', () => {
     );
     expect(jobs.items.filter((j) => (j.status?.active ?? 0) > 0)).toEqual([]);
     expect((await results(operator, plan)).status).toBe('Failed');
+  });
+});
+
+describe('failures no model can fix', () => {
+  it('stop the plan at once with the cause and its fix: no recovery, no new step, no model call', async () => {
+    let modelCalls = 0;
+    const scripted = ScriptedModel.fromYaml(`responses:
+  - agent: manager
+    text: |
+      {"agent_name": "build", "task_description": "try again"}
+`);
+    const model: LanguageModel = {
+      ...scripted,
+      provider: scripted.provider,
+      generate: (request) => {
+        modelCalls++;
+        return scripted.generate(request);
+      },
+    };
+    // No registry for the build to push to: configuration, which no answer of a model changes.
+    operator = await startTestOperator({
+      model,
+      config: { registry: undefined },
+      sim: { behaviors: behaviors() },
+    });
+    await operator.client.create(RESOURCES.agentPlans, {
+      apiVersion: 'fractale.dev/v1alpha1',
+      kind: 'AgentPlan',
+      metadata: { name: 'unregistered', namespace: 'default' },
+      spec: {
+        maxAttempts: 10,
+        steps: [
+          { name: 'build', agent: 'build', context: { application: 'lammps' } },
+          { name: 'run', agent: 'kubernetes-job' },
+        ],
+      },
+    } as never);
+    const plan = await waitForPhase<Plan>(
+      operator.client,
+      'AgentPlan',
+      'default',
+      'unregistered',
+      ['Succeeded', 'Failed'],
+      30_000,
+    );
+    expect(plan.status?.phase).toBe('Failed');
+    expect(plan.status?.reason).toBe('InvalidContext');
+    expect(plan.status?.message).toContain('no model can fix (InvalidContext)');
+    expect(plan.status?.message).toContain("set the operator's --registry");
+    expect(plan.status?.attempts ?? 0).toBe(0);
+    const steps = await operator.client.list<Step>(RESOURCES.agentSteps, 'default');
+    expect(steps.items.map((s) => s.metadata.name)).toEqual(['unregistered-build']);
+    expect(modelCalls).toBe(0);
   });
 });
 

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import { parse } from 'yaml';
 
 type Schema = Record<string, unknown>;
@@ -29,7 +30,9 @@ function strict(schema: Schema): Schema {
   return out;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// date-time checked as the API server does (RFC 3339); unregistered, ajv warns once per use.
+// (A CommonJS module: its plugin is `.default` both to TypeScript and at run time.)
+const ajv = ajvFormats.default(new Ajv({ allErrors: true, strict: false }), ['date-time']);
 const validators = new Map<string, ReturnType<typeof ajv.compile>>();
 for (const file of ['fractale.dev_agentplans.yaml', 'fractale.dev_agentsteps.yaml']) {
   const crd = parse(readFileSync(join(import.meta.dirname, '../../crds', file), 'utf8'));

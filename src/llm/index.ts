@@ -78,6 +78,8 @@ export class ModelConfigError extends Error {
 export interface ModelFactoryDeps extends ModelDeps {
   /** Where GEMINI_API_KEY, GEMINI_BASE_URL, OPENAI_API_KEY and OPENAI_BASE_URL are read; default process.env. */
   env?: Record<string, string | undefined>;
+  /** How else the caller takes a key, for the error when there is none (the operator: its Secret flag). */
+  otherKeySource?: string;
 }
 
 /**
@@ -85,7 +87,7 @@ export interface ModelFactoryDeps extends ModelDeps {
  * passed to the provider, never into an error message.
  */
 export function createModel(config: ModelConfig, deps: ModelFactoryDeps = {}): LanguageModel {
-  const { env = process.env, ...modelDeps } = deps;
+  const { env = process.env, otherKeySource, ...modelDeps } = deps;
   // The environment fills what the caller left out, and is validated like the rest.
   const prefix =
     config.provider === 'gemini' ? 'GEMINI' : config.provider === 'openai' ? 'OPENAI' : undefined;
@@ -109,7 +111,9 @@ export function createModel(config: ModelConfig, deps: ModelFactoryDeps = {}): L
   switch (provider) {
     case 'gemini':
       if (!apiKey)
-        throw new ModelConfigError('no Gemini API key: set GEMINI_API_KEY or give --api-key-secret');
+        throw new ModelConfigError(
+          `no Gemini API key: set GEMINI_API_KEY${otherKeySource ? ` or ${otherKeySource}` : ''}`,
+        );
       return new GeminiModel({ apiKey, model, baseUrl, ...retry }, modelDeps);
     case 'openai':
       if (!model) throw new ModelConfigError('no model name for the openai provider: give --model');

@@ -73,7 +73,7 @@ export class ModelResolver {
       ...(baseUrl ? { baseUrl } : {}),
       ...(provider === 'scripted' && config.script ? { script: config.script } : {}),
     };
-    const created = createModel(modelConfig);
+    const created = createModel(modelConfig, { otherKeySource: 'give --api-key-secret <secret[:key]>' });
     this.models.set(cacheKey, created);
     return created;
   }

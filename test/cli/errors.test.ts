@@ -106,6 +106,8 @@ describe('fractale ask', () => {
     const result = await fractale(['ask', 'hello'], testIO({ env: {} }));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no Gemini API key: set GEMINI_API_KEY');
+    // ask takes no --api-key-secret, so it does not suggest one.
+    expect(result.stderr).not.toContain('--api-key-secret');
   });
 
   it('prints the answer and the token usage from Gemini', async () => {

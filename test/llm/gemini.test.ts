@@ -339,8 +339,15 @@ describe('createModel for gemini', () => {
   it('refuses to build without an API key, saying where to put one', () => {
     expect(() => createModel({ provider: 'gemini' }, { env: {} })).toThrow(ModelConfigError);
     expect(() => createModel({ provider: 'gemini' }, { env: {} })).toThrow(
-      'no Gemini API key: set GEMINI_API_KEY or give --api-key-secret',
+      /^no Gemini API key: set GEMINI_API_KEY$/,
     );
+    // The operator also reads a key from a Secret, and says so.
+    expect(() =>
+      createModel(
+        { provider: 'gemini' },
+        { env: {}, otherKeySource: 'give --api-key-secret <secret[:key]>' },
+      ),
+    ).toThrow('no Gemini API key: set GEMINI_API_KEY or give --api-key-secret <secret[:key]>');
   });
 
   it('reads GEMINI_API_KEY and GEMINI_BASE_URL from the environment', async () => {

@@ -22,8 +22,12 @@ function readYaml(file: string): unknown[] {
   }
   const docs = parseAllDocuments(text);
   const broken = docs.flatMap((d) => d.errors);
-  if (broken.length > 0) throw new UserError(`${file}: not valid YAML: ${broken[0]!.message.split('\n')[0]}`);
-  return docs.map((d) => d.toJS()).filter((d) => d !== null);
+  // The yaml library's message ends with an excerpt of the line and a caret under the problem.
+  if (broken.length > 0) throw new UserError(`${file}: not valid YAML: ${broken[0]!.message.trimEnd()}`);
+  const values = docs.map((d) => d.toJS()).filter((d) => d !== null);
+  if (values.length === 0)
+    throw new UserError(`${file} holds no document: expected an AgentPlan, an AgentStep or a seed plan`);
+  return values;
 }
 
 const invalid = (file: string, errors: string[]) =>

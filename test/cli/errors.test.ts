@@ -1,5 +1,6 @@
 // Errors a person can act on: one line, exit 1, saying what to do.
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -190,4 +191,61 @@ describe('Ctrl-C in the installed command', () => {
     expect(stderr).toContain('Stopped following; the work goes on in the cluster');
     expect(await stepExists(sim, 'sigint')).toBe(true);
   }, 20_000);
+});
+
+describe('fractale validate', () => {
+  /** Runs the installed entry point on a file with the given text. */
+  async function validate(text: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const file = join(tempDir(), 'plan.yaml');
+    writeFileSync(file, text);
+    return await promisify(execFile)(process.execPath, [
+      join(root, 'bin/fractale.js'),
+      'validate',
+      file,
+    ]).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: error.code ?? 1,
+        stdout: error.stdout ?? '',
+        stderr: error.stderr ?? '',
+      }),
+    );
+  }
+
+  it('refuses unknown fields as the API server does, suggesting the field meant', async () => {
+    const result = await validate(`apiVersion: fractale.dev/v1alpha1
+kind: AgentPlan
+metadata: {name: typo}
+spec:
+  gaol: build lammps
+  steps:
+    - name: build
+      agnet: build
+      agent: build
+`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('unknown field "spec.gaol" (did you mean goal?)');
+    expect(result.stderr).toContain('unknown field "spec.steps[0].agnet" (did you mean agent?)');
+    expect(result.stdout).not.toContain('(valid)');
+  });
+
+  it('refuses an empty file instead of printing a blank line', async () => {
+    const result = await validate('');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('holds no document: expected an AgentPlan, an AgentStep or a seed plan');
+  });
+
+  it('shows the line a YAML error is on, not a message ending in a colon', async () => {
+    const result = await validate('spec:\n  steps: [a\n  b: c\n');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /not valid YAML: .* at line 3, column 3:\n\n {2}steps: \[a\n {2}b: c\n {2}\^/,
+    );
+  });
+
+  it('still accepts the sample plans', async () => {
+    const result = await validate(readFileSync(join(root, 'plans/run-lammps.yaml'), 'utf8'));
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('(valid)');
+  });
 });

@@ -30,60 +30,60 @@ afterEach(async () => {
 });
 
 describe('failure context of a real build log', () => {
-  it.each([undefined, 300])(
-    'leads with the root cause, within a log budget of %s tokens',
-    async (logBudget) => {
-      operator = await startTestOperator({
-        script: `responses:${DOCKERFILE}`,
-        sim: {
-          behaviors: {
-            pullable: ['docker.io/library/.*', 'cgr.dev/.*'],
-            builds: [
-              {
-                outcome: 'Failed',
-                runSeconds: 5,
-                log: readCaseLog('hypre-amg2023-missing-header.log'),
-              },
-            ],
-          },
+  it.each([
+    { budget: 'the default log budget', logBudget: undefined },
+    { budget: 'a log budget of 300 tokens', logBudget: 300 },
+  ])('leads with the root cause, within $budget', async ({ logBudget }) => {
+    operator = await startTestOperator({
+      script: `responses:${DOCKERFILE}`,
+      sim: {
+        behaviors: {
+          pullable: ['docker.io/library/.*', 'cgr.dev/.*'],
+          builds: [
+            {
+              outcome: 'Failed',
+              runSeconds: 5,
+              log: readCaseLog('hypre-amg2023-missing-header.log'),
+            },
+          ],
         },
-      });
-      const { client } = operator;
-      await client.create(
-        RESOURCES.agentSteps,
-        agentStep('amg', 'build', {
-          application: 'amg2023',
-          maxAttempts: 2,
-          ...(logBudget ? { logBudget } : {}),
-        }) as never,
-      );
-      const step = await waitForPhase<AgentStep & { metadata: { name: string } }>(
-        client,
-        'AgentStep',
-        'default',
-        'amg',
-        ['Succeeded', 'Failed'],
-      );
-      expect(step.status?.phase).toBe('Failed');
-      // The summary of each attempt names the missing header, not the configure NOTE before it.
-      expect(step.status?.history?.[0]?.message).toContain(ROOT);
-      expect(step.status?.message).not.toContain('NOTE');
-      const attempt = await client.get<{ metadata: object; data?: Record<string, string> }>(
-        RESOURCES.configMaps,
-        'default',
-        'amg-1',
-      );
-      const diagnostics = attempt.data?.['diagnostics'] ?? '';
-      expect(diagnostics.split('\n')[0]).toBe(`the build failed: ${ROOT}`);
-      const log = diagnostics.slice(diagnostics.indexOf('Log (filtered):\n') + 'Log (filtered):\n'.length);
-      expect(log).toContain(ROOT);
-      expect(estimateTokens(log)).toBeLessThanOrEqual(logBudget ?? 1500);
-      const conversation = await client.get<{ metadata: object; data?: Record<string, string> }>(
-        RESOURCES.configMaps,
-        'default',
-        'amg-conversation',
-      );
-      expect(JSON.stringify(conversation.data)).toContain('HYPRE_config.h: No such file or directory');
-    },
-  );
+      },
+    });
+    const { client } = operator;
+    await client.create(
+      RESOURCES.agentSteps,
+      agentStep('amg', 'build', {
+        application: 'amg2023',
+        maxAttempts: 2,
+        ...(logBudget ? { logBudget } : {}),
+      }) as never,
+    );
+    const step = await waitForPhase<AgentStep & { metadata: { name: string } }>(
+      client,
+      'AgentStep',
+      'default',
+      'amg',
+      ['Succeeded', 'Failed'],
+    );
+    expect(step.status?.phase).toBe('Failed');
+    // The summary of each attempt names the missing header, not the configure NOTE before it.
+    expect(step.status?.history?.[0]?.message).toContain(ROOT);
+    expect(step.status?.message).not.toContain('NOTE');
+    const attempt = await client.get<{ metadata: object; data?: Record<string, string> }>(
+      RESOURCES.configMaps,
+      'default',
+      'amg-1',
+    );
+    const diagnostics = attempt.data?.['diagnostics'] ?? '';
+    expect(diagnostics.split('\n')[0]).toBe(`the build failed: ${ROOT}`);
+    const log = diagnostics.slice(diagnostics.indexOf('Log (filtered):\n') + 'Log (filtered):\n'.length);
+    expect(log).toContain(ROOT);
+    expect(estimateTokens(log)).toBeLessThanOrEqual(logBudget ?? 1500);
+    const conversation = await client.get<{ metadata: object; data?: Record<string, string> }>(
+      RESOURCES.configMaps,
+      'default',
+      'amg-conversation',
+    );
+    expect(JSON.stringify(conversation.data)).toContain('HYPRE_config.h: No such file or directory');
+  });
 });

@@ -22,9 +22,22 @@ export const maxAttempts = (what: string) =>
     .min(1, { message: `${what} must be at least 1` })
     .max(100, { message: `${what} must be at most 100` });
 
-/** A free-form object: the CRD keeps unknown fields and the operator validates it per agent. */
+/** What the API server itself checks of a context: the attempts, in both spellings (1..100). */
+const contextAttempts = (key: string) => ({
+  type: 'integer',
+  minimum: 1,
+  maximum: 100,
+  description: `${key}: attempts the step may use before it gives up (1..100).`,
+});
+
+/**
+ * A free-form object: the CRD keeps unknown fields and the operator validates it per agent. Only
+ * maxAttempts (and the seed's max_attempts) is declared, so that `kubectl apply` refuses a plan whose
+ * step could never run (`maxAttempts: -3`) instead of the operator failing it later as InvalidPlan.
+ */
 export const freeformContext = z.record(z.string(), z.unknown()).meta({
   ...PRESERVE_UNKNOWN,
+  properties: { maxAttempts: contextAttempts('maxAttempts'), max_attempts: contextAttempts('max_attempts') },
   description:
     "context: what the agent needs, as key/value pairs (e.g. application, environment, details, container). Keys are validated per agent by the operator; the seed's snake_case spellings (max_attempts, no_pull, ...) are accepted.",
 });

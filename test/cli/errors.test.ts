@@ -229,6 +229,20 @@ spec:
     expect(result.stdout).not.toContain('(valid)');
   });
 
+  it('refuses a step maxAttempts below 1 in its context, as the CRD does', async () => {
+    const result = await validate(`apiVersion: fractale.dev/v1alpha1
+kind: AgentPlan
+metadata: {name: negative}
+spec:
+  steps:
+    - name: build
+      agent: build
+      context: {application: lammps, maxAttempts: -3}
+`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('maxAttempts must be at least 1');
+  });
+
   it('refuses an empty file instead of printing a blank line', async () => {
     const result = await validate('');
     expect(result.code).toBe(1);

@@ -202,6 +202,26 @@ spec:
     expect(store.get(PLANS, 'default', 'unknown')).toBeUndefined();
   });
 
+  it('refuses a step context with maxAttempts out of range, in either spelling', async () => {
+    for (const [name, key] of [
+      ['negative', 'maxAttempts'],
+      ['seed-spelling', 'max_attempts'],
+    ] as const) {
+      const bad = writeFixture(
+        `${name}.yaml`,
+        fixturePlan
+          .replace('name: fixture', `name: ${name}`)
+          .replace('application: lammps', `application: lammps\n        ${key}: -3`),
+      );
+      const r = await kubectl('apply', '-f', bad);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `spec.steps[0].context.${key}: Invalid value: -3: spec.steps[0].context.${key} in body should be greater than or equal to 1`,
+      );
+      expect(store.get(PLANS, 'default', name)).toBeUndefined();
+    }
+  });
+
   it('prints tables with the CRD printer columns, and -o wide adds priority columns', async () => {
     const plan = store.get(PLANS, 'default', 'fixture')!;
     store.updateStatus(PLANS, {

@@ -8,6 +8,10 @@
 //         FROM ubuntu:24.04
 //         ```
 //
+// With `reuse: true` at the top level, entries are never used up: each call is answered by the first
+// entry whose agent and `match` fit, so one script serves any number of plans (put the entries with
+// the most specific `match` first). The demo's script does this.
+//
 // Usage is an estimate (estimateTokens: about 4 characters per token), since no model counted anything.
 
 import { createHash } from 'node:crypto';
@@ -53,6 +57,7 @@ const scriptEntrySchema = z
 
 export const scriptSchema = z
   .object({
+    reuse: z.boolean().optional(),
     responses: z.array(scriptEntrySchema),
   })
   .strict();
@@ -117,6 +122,7 @@ export class ScriptedModel implements LanguageModel {
   readonly #entries: ScriptEntry[];
   readonly #patterns: (RegExp | undefined)[];
   readonly #digest: string;
+  readonly #reuse: boolean;
   #consumed: number[] = [];
   /** The entry that answered each exact (agent, prompt): asked again, the script answers the same. */
   readonly #answered = new Map<string, number>();
@@ -126,6 +132,7 @@ export class ScriptedModel implements LanguageModel {
     this.#entries = script.responses;
     this.#patterns = script.responses.map((entry) => (entry.match ? new RegExp(entry.match) : undefined));
     this.#digest = options.digest;
+    this.#reuse = script.reuse ?? false;
     this.model = options.name ?? 'script';
     this.#deps = resolveDeps(deps);
   }
@@ -151,9 +158,9 @@ export class ScriptedModel implements LanguageModel {
     return ScriptedModel.fromYaml(text, { source: path, name: options.name ?? basename(path) }, deps);
   }
 
-  /** Entries not used yet. */
+  /** Entries not used yet (all of them when the script reuses its entries). */
   remaining(): number {
-    return this.#entries.length - this.#consumed.length;
+    return this.#reuse ? this.#entries.length : this.#entries.length - this.#consumed.length;
   }
 
   exportState(): ScriptState {
@@ -189,7 +196,7 @@ export class ScriptedModel implements LanguageModel {
     const question = `${request.agent ?? ''}\u0000${request.system ?? ''}\u0000${request.prompt}`;
     const answered = this.#answered.get(question);
     // Chosen and marked synchronously, so concurrent calls never share an entry.
-    const used = new Set(this.#consumed);
+    const used = new Set(this.#reuse ? [] : this.#consumed);
     const index =
       answered ??
       this.#entries.findIndex(
@@ -200,12 +207,17 @@ export class ScriptedModel implements LanguageModel {
       );
     const entry = this.#entries[index];
     if (index < 0 || !entry) {
+      if (this.#reuse)
+        throw new ModelError(
+          `no scripted response for agent ${request.agent ?? '(none)'} matches the prompt "${preview(request.prompt)}" (add an entry for it to the script)`,
+          { kind: 'no-script-match', retryable: false, provider: PROVIDER, attempts: 1 },
+        );
       throw new ModelError(
-        `no scripted response left for agent ${request.agent ?? '(none)'} (${this.remaining()} of ${this.#entries.length} unused) matching the prompt "${preview(request.prompt)}"`,
+        `no scripted response left for agent ${request.agent ?? '(none)'} (${this.remaining()} of ${this.#entries.length} unused) matching the prompt "${preview(request.prompt)}" (each entry answers once; add entries, or set reuse: true in the script)`,
         { kind: 'no-script-match', retryable: false, provider: PROVIDER, attempts: 1 },
       );
     }
-    if (answered === undefined) {
+    if (answered === undefined && !this.#reuse) {
       this.#consumed.push(index);
       this.#answered.set(question, index);
     }

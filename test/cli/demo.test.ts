@@ -44,17 +44,24 @@ describe('fractale demo', () => {
   it('ships a script whose Job runs the image the fixed Dockerfile builds', () => {
     const text = readFileSync(DEMO_SCRIPT, 'utf8');
     const script = parseScript(text);
-    const dockerfiles = script.responses
-      .filter((r) => r.agent === 'build')
-      .map((r) => /```dockerfile\n([\s\S]*?)```/.exec(r.text)![1]!);
+    // Entries are reused, so the fixes (matching the debug advice) come first, then the first tries.
+    expect(script.reuse).toBe(true);
+    const answers = (agent: string) => [
+      ...script.responses.filter((r) => r.agent === agent && !r.match),
+      ...script.responses.filter((r) => r.agent === agent && r.match),
+    ];
+    expect(script.responses.findIndex((r) => r.agent === 'build' && r.match)).toBeLessThan(
+      script.responses.findIndex((r) => r.agent === 'build' && !r.match),
+    );
+    const dockerfiles = answers('build').map((r) => /```dockerfile\n([\s\S]*?)```/.exec(r.text)![1]!);
     expect(dockerfiles[0]).not.toContain('ca-certificates');
     expect(dockerfiles[1]).toContain('ca-certificates');
     const checked = checkDockerfile(dockerfiles[1]!) as { ok: boolean; dockerfile: string };
     expect(checked.ok).toBe(true);
     const image = imageReference(DEMO_REGISTRY, 'lammps', checked.dockerfile);
-    const jobs = script.responses
-      .filter((r) => r.agent === 'kubernetes-job')
-      .map((r) => parseAllDocuments(/```yaml\n([\s\S]*?)```/.exec(r.text)![1]!)[0]!.toJS());
+    const jobs = answers('kubernetes-job').map((r) =>
+      parseAllDocuments(/```yaml\n([\s\S]*?)```/.exec(r.text)![1]!)[0]!.toJS(),
+    );
     const containers = jobs.map((j) => j.spec.template.spec.containers[0]);
     expect(containers.map((c) => [c.image, c.imagePullPolicy])).toEqual([
       [image, 'Never'],

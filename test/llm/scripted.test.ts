@@ -192,4 +192,34 @@ describe('scripted provider', () => {
     expect(model.remaining()).toBe(1);
     expect((await model.generate({ agent: 'build', prompt: 'write it again, better' })).text).toBe('second');
   });
+
+  it('with reuse: true, never uses an entry up: the first entry that fits answers every time', async () => {
+    const model = ScriptedModel.fromYaml(`reuse: true
+responses:
+  - agent: build
+    match: "Install cmake"
+    text: fixed
+  - agent: build
+    text: first try
+`);
+    for (let plan = 0; plan < 3; plan++) {
+      expect((await model.generate({ agent: 'build', prompt: `plan ${plan}: write it` })).text).toBe(
+        'first try',
+      );
+      expect((await model.generate({ agent: 'build', prompt: `plan ${plan}: Install cmake` })).text).toBe(
+        'fixed',
+      );
+    }
+    expect(model.remaining()).toBe(2);
+    const error = await model.generate({ agent: 'cost', prompt: 'Estimate' }).catch((e: unknown) => e);
+    expect(isModelError(error) && error.kind).toBe('no-script-match');
+    expect((error as Error).message).toContain('no scripted response for agent cost matches the prompt');
+  });
+
+  it('says how to get more answers when entries used once run out', async () => {
+    const model = ScriptedModel.fromYaml('responses:\n  - agent: build\n    text: FROM alpine\n');
+    await model.generate({ agent: 'build', prompt: 'one' });
+    const error = await model.generate({ agent: 'build', prompt: 'two' }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('each entry answers once; add entries, or set reuse: true');
+  });
 });

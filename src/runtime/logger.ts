@@ -1,6 +1,8 @@
 // Structured logs: JSON by default (for log collectors), pretty on a terminal. Secrets are redacted
 // by key wherever they appear, as a second line of defence: the code never logs them on purpose.
+import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -33,6 +35,26 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: undefined,
     redact: { paths: REDACTED_KEYS, censor: '[redacted]' },
   };
+  if (options.destination && pretty) {
+    // Formatted in this thread (not a transport's worker), so the lines go where the caller says.
+    const out = options.destination;
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out.write(chunk.toString());
+        done();
+      },
+    });
+    return pino(
+      base,
+      pinoPretty({
+        colorize: true,
+        ignore: 'pid,hostname',
+        translateTime: 'HH:MM:ss',
+        sync: true,
+        destination,
+      }),
+    );
+  }
   if (options.destination) return pino(base, options.destination);
   if (pretty) {
     return pino({

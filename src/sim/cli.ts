@@ -3,7 +3,20 @@
  * project's CRDs and the MiniCluster CRD installed, and says how to point kubectl at it.
  */
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { REGISTRY_HOSTING, registryHostingConfigMap } from '../kube/registry-hosting.ts';
 import { type SimCluster, startSimCluster } from './index.ts';
+
+/**
+ * The registry the sim's Kaniko pushes to and its nodes pull from (any name works in the sim; this
+ * is the one the demo's scripted answers name). The sim advertises it as kube-public/
+ * local-registry-hosting, so `fractale operator` without --registry builds there.
+ */
+export const SIM_REGISTRY = 'registry.fractale.demo:5000';
+
+const fromPackage = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+/** In a checkout (sources run directly) the command is `npx fractale`; installed, `fractale`. */
+const FRACTALE = import.meta.url.endsWith('.ts') ? 'npx fractale' : 'fractale';
 
 export interface SimCommandOptions {
   behaviors?: string;
@@ -53,9 +66,31 @@ export async function runSimCommand(options: SimCommandOptions = {}): Promise<vo
   print(
     `Behaviours: ${options.behaviors ? resolve(options.behaviors) : 'the shipped behaviors/default.yaml'}`,
   );
+  cluster.store.create(
+    'v1/configmaps',
+    registryHostingConfigMap(
+      SIM_REGISTRY,
+      'fractale sim: any image pushed here can be pulled by the nodes',
+    ) as unknown as Parameters<typeof cluster.store.create>[1],
+  );
+  print(
+    `Registry: builds push to ${SIM_REGISTRY} (advertised in ${REGISTRY_HOSTING.namespace}/${REGISTRY_HOSTING.name}, which fractale operator reads)`,
+  );
+  const speed = options.speed ?? 1;
+  print(
+    speed === 1
+      ? 'Time: real time (--speed 1), so a LAMMPS build attempt takes about 45 s; --speed 0.05 runs 20x faster, as the demo does'
+      : `Time: --speed ${speed} multiplies every simulated duration (a LAMMPS build attempt takes about ${Math.max(1, Math.round(45 * speed))} s instead of 45 s)`,
+  );
   print('Point kubectl at it with:');
   print(`  export KUBECONFIG=${cluster.kubeconfigPath}`);
   print('  kubectl get nodes');
+  print("Run the operator with the demo's scripted model (no API key), in another terminal:");
+  print(`  export KUBECONFIG=${cluster.kubeconfigPath}`);
+  print(`  ${FRACTALE} operator --provider scripted --script ${fromPackage('demo/run-lammps.script.yaml')}`);
+  print('Then apply a plan and watch its steps:');
+  print(`  kubectl apply -f ${fromPackage('plans/run-lammps.yaml')}`);
+  print('  kubectl get agentsteps -w');
   print('Press Ctrl+C to stop.');
   try {
     await stopping;

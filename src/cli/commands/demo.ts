@@ -15,6 +15,7 @@ import type { ResultsDocument } from '../../results/document.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import type { Manager } from '../../runtime/manager.ts';
+import { SIM_REGISTRY } from '../../sim/cli.ts';
 import { type SimCluster, startSimCluster } from '../../sim/index.ts';
 import { type CommandContext, EXIT } from '../command.ts';
 import { UserError } from '../errors.ts';
@@ -28,7 +29,8 @@ import { applyAndFollow, writeResultsFile } from './plan.ts';
 const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 export const DEMO_PLAN = root('plans/run-lammps.yaml');
 export const DEMO_SCRIPT = root('demo/run-lammps.script.yaml');
-export const DEMO_REGISTRY = 'registry.fractale.demo:5000';
+/** The sim's registry, which the scripted answers name. */
+export const DEMO_REGISTRY = SIM_REGISTRY;
 /** Simulated durations are multiplied by this: the LAMMPS build and run take seconds, not minutes. */
 export const DEMO_SPEED = 0.05;
 

@@ -64,16 +64,25 @@ export function registerOperator(program: Command, ctx: CommandContext): void {
       throw error;
     }
     const conn = await connect({ ...(kubeconfig ? { kubeconfig } : {}) }, io);
+    let registryNote: string | undefined;
+    if (!config.registry) {
+      const { advertisedRegistry, REGISTRY_HOSTING } = await import('../../kube/registry-hosting.ts');
+      const registry = await advertisedRegistry(conn.client);
+      if (registry) config = { ...config, registry };
+      // Said once the operator runs, after any error that stops it from starting.
+      registryNote = registry
+        ? `Builds push to ${registry}, the registry the cluster advertises in ${REGISTRY_HOSTING.namespace}/${REGISTRY_HOSTING.name} (--registry overrides it)`
+        : 'No registry for builds: build steps will fail until you give --registry <host[/path]> (or FRACTALE_REGISTRY)';
+    }
     // Loaded here, so that the other commands start without the operator's modules.
     const { createOperator } = await import('../../operator/index.ts');
     const { createLogger } = await import('../../runtime/logger.ts');
     // Logs go to stderr: pretty on a terminal, JSON lines otherwise.
-    const logger = io.stderr.isTTY
-      ? createLogger({ level: config.logLevel, pretty: true })
-      : createLogger({
-          level: config.logLevel,
-          destination: { write: (line: string) => io.stderr.write(line) },
-        });
+    const logger = createLogger({
+      level: config.logLevel,
+      pretty: Boolean(io.stderr.isTTY),
+      destination: { write: (line: string) => io.stderr.write(line) },
+    });
     let lostLeadership!: () => void;
     const lost = new Promise<'lost'>((resolve) => {
       lostLeadership = () => resolve('lost');
@@ -94,6 +103,7 @@ export function registerOperator(program: Command, ctx: CommandContext): void {
       throw new UserError(`${error.message}: choose another with ${flag} or ${env} (0: any free port)`);
     }
     println(io.stderr, `fractale operator running against ${conn.server}; Ctrl-C stops it`);
+    if (registryNote) println(io.stderr, registryNote);
     const why = await Promise.race([aborted(io.signal).then(() => 'interrupted' as const), lost]);
     println(
       io.stderr,

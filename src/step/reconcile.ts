@@ -348,7 +348,10 @@ export class StepReconciler {
     });
     if (observed.state === 'pending' || observed.state === 'running') {
       const next = trialPhase(this.trialOf(driver), observed.state);
-      if (next !== status.phase)
+      // Within an attempt the phase only moves forward: a Job whose pod is replaced (a retry within
+      // its backoffLimit) stays Running.
+      const backwards = status.phase === 'Running' && next === 'Deploying';
+      if (next !== status.phase && !backwards)
         this.toPhase(pass, next, trialReason(this.trialOf(driver)), observed.message);
       pass.requeueAfterMs = observed.recheckAfterMs;
       return;

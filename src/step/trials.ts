@@ -147,11 +147,19 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     };
   }
   if (!failure) {
+    // A pod that has finished has started: until the Job controller marks the Job complete, the
+    // trial is still running (the phase must not go back to "waiting for the pod to start").
     const running = pods.some((p) => p.status?.phase === 'Running');
+    const finished =
+      !running && pods.some((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
     const untilDeadline = Math.max(1000, deadline - q.now);
     return {
-      state: running ? 'running' : 'pending',
-      message: running ? `The ${what} is running` : `Waiting for the ${what}'s pod to start`,
+      state: running || finished ? 'running' : 'pending',
+      message: running
+        ? `The ${what} is running`
+        : finished
+          ? `The ${what}'s pod finished; waiting for its Job to complete`
+          : `Waiting for the ${what}'s pod to start`,
       recheckAfterMs: Math.min(recheckAfterMs ?? untilDeadline, untilDeadline),
     };
   }

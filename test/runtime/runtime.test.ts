@@ -403,16 +403,20 @@ describe('leader election', () => {
     const health = () =>
       fetch(`http://127.0.0.1:${manager.endpointPorts!.health}/healthz`).then((r) => r.status);
     expect(await health()).toBe(200);
-    // Another replica takes the lease over (as after a network partition).
-    const lease = await client.get<KubeObject & { spec: Record<string, unknown> }>(
-      RESOURCES.leases,
-      namespace,
-      'fractale-test',
-    );
-    await client.replace(RESOURCES.leases, {
-      ...lease,
-      spec: { ...lease.spec, holderIdentity: 'thief', leaseDurationSeconds: 60 },
-    });
+    // Another replica takes the lease over (as after a network partition). The leader renews
+    // meanwhile, so the takeover is retried on a conflict, as a real contender's would be.
+    await eventually(async () => {
+      const lease = await client.get<KubeObject & { spec: Record<string, unknown> }>(
+        RESOURCES.leases,
+        namespace,
+        'fractale-test',
+      );
+      await client.replace(RESOURCES.leases, {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: 'thief', leaseDurationSeconds: 60 },
+      });
+      return true;
+    }, 10_000);
     await eventually(() => lost === 1, 10_000);
     expect(manager.isLeader).toBe(false);
     expect(await health()).toBe(500);

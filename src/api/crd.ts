@@ -147,7 +147,13 @@ export const agentPlanCrd = () =>
     columns: [
       printerColumn('Phase', 'string', '.status.phase', 'Pending, Running, Recovering, Succeeded or Failed.'),
       printerColumn('Step', 'string', '.status.currentStep', 'The step running now (or the last one).'),
-      printerColumn('Attempts', 'integer', '.status.attempts', 'Manager attempts used.'),
+      // Named as `fractale get plans` names it: recoveries, not a step's attempts.
+      printerColumn(
+        'Recoveries',
+        'integer',
+        '.status.attempts',
+        'Manager recoveries used (each sends the plan back to a step; spec.maxAttempts bounds them).',
+      ),
       AGE,
       printerColumn('Message', 'string', '.status.message', 'What is happening, or why the plan failed.', 1),
     ],

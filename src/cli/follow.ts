@@ -8,7 +8,7 @@ import { Informer } from '../runtime/informer.ts';
 import { UserError } from './errors.ts';
 import type { CliIO } from './io.ts';
 import type { Connection } from './kube.ts';
-import { createView, type LiveView, type StepRow, stepRow } from './view.ts';
+import { clip, createView, type LiveView, type StepRow, stepRow } from './view.ts';
 
 type Step = AgentStep & KubeObject;
 type Plan = AgentPlan & KubeObject;
@@ -92,7 +92,7 @@ export function adviceNotes(view: LiveView) {
     if (!text || seen.get(name) === text) return;
     seen.set(name, text);
     const flat = text.replace(/\s+/g, ' ').trim();
-    const shown = flat.length > 240 ? `${flat.slice(0, 239)}…` : flat;
+    const shown = clip(flat, 240);
     view.note(
       status.phase === 'AwaitingHuman'
         ? `${name} asks: ${shown}\n  answer with: fractale answer ${name} "<text>"`

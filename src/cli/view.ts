@@ -47,10 +47,19 @@ export function formatDuration(seconds: number): string {
 const attemptText = (row: StepRow) =>
   row.attempt ? `attempt ${row.attempt}${row.maxAttempts ? `/${row.maxAttempts}` : ''}` : '';
 
-const oneLine = (text: string | undefined, max: number) => {
+/**
+ * The first line of `text` in at most `max` characters: cut at the last space when that keeps most of
+ * it (never mid-word, as "CRLfi…"), else at the limit, with "…" to say so.
+ */
+export function clip(text: string | undefined, max: number): string {
   const line = (text ?? '').split('\n')[0] ?? '';
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-};
+  if (line.length <= max) return line;
+  const room = line.slice(0, max - 1);
+  const space = room.lastIndexOf(' ');
+  return `${(space >= max / 2 ? room.slice(0, space) : room).trimEnd()}…`;
+}
+
+const oneLine = clip;
 
 export interface Widths {
   name: number;
@@ -124,20 +133,24 @@ class PlainView implements LiveView {
   private readonly stream: OutputStream;
   private readonly now: () => Date;
   private readonly last = new Map<string, string>();
+  /** Columns only widen, so lines printed before a longer step name appeared stay in line with it. */
+  private widths: Omit<Widths, 'message'> = { name: 20, agent: 14, phase: 13, attempt: 13, tokens: 13 };
   constructor(stream: OutputStream, now: () => Date) {
     this.stream = stream;
     this.now = now;
   }
   update(rows: StepRow[]): void {
-    // Fixed minimums keep successive lines aligned as new steps appear.
+    // Generous minimums, widened only, keep successive lines aligned as new steps appear.
     const fit = columnWidths(rows);
+    const w = this.widths;
     const widths = {
-      ...fit,
-      agent: Math.max(14, fit.agent),
-      phase: Math.max(13, fit.phase),
-      attempt: Math.max(13, fit.attempt),
-      tokens: Math.max(13, fit.tokens),
+      name: Math.max(w.name, fit.name),
+      agent: Math.max(w.agent, fit.agent),
+      phase: Math.max(w.phase, fit.phase),
+      attempt: Math.max(w.attempt, fit.attempt),
+      tokens: Math.max(w.tokens, fit.tokens),
     };
+    this.widths = widths;
     for (const row of rows) {
       // Elapsed time and tokens move all the time; a line is printed when the state changes.
       const key = `${row.phase}|${row.attempt}|${row.message ?? ''}`;

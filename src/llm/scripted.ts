@@ -109,9 +109,12 @@ export function parseScript(text: string, source = 'script'): Script {
   return parsed.data;
 }
 
+/** The start of a prompt on one line, cut at a word boundary. */
 function preview(text: string, length = 80): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > length ? `${line.slice(0, length)}…` : line;
+  if (line.length <= length) return line;
+  const space = line.lastIndexOf(' ', length);
+  return `${line.slice(0, space >= length / 2 ? space : length)}…`;
 }
 
 const PROVIDER = 'scripted';

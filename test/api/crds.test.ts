@@ -56,7 +56,7 @@ describe('generated CRDs', () => {
     expect(plan.versions[0]!.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name)).toEqual([
       'Phase',
       'Step',
-      'Attempts',
+      'Recoveries',
       'Age',
     ]);
     for (const spec of [step, plan]) {

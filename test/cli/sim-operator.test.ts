@@ -4,8 +4,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_REGISTRY } from '../../src/cli/commands/demo.ts';
+import { readPlanFile } from '../../src/cli/files.ts';
+import { RESOURCES } from '../../src/kube/resources.ts';
+import { ScriptedModel } from '../../src/llm/scripted.ts';
 import { simOnly, startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { eventually } from '../helpers/kubeconfig.ts';
+import { kubectl } from '../helpers/kubectl.ts';
+import { startTestOperator, type TestOperator, waitForPhase } from '../helpers/operator.ts';
 import { tempDir } from './io.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -34,7 +40,10 @@ interface Running {
 
 const running: Running[] = [];
 let cluster: TestCluster | undefined;
+let operator: TestOperator | undefined;
 afterEach(async () => {
+  await operator?.stop();
+  operator = undefined;
   for (const r of running.splice(0)) {
     if (r.child.exitCode === null && r.child.signalCode === null) {
       process.kill(-r.child.pid!, 'SIGTERM');
@@ -170,5 +179,47 @@ describe('fractale operator logs', () => {
       msg: 'Started controllers',
     });
     await stop(operator);
+  }, 300_000);
+});
+
+describe('fractale get and kubectl get', () => {
+  it('agree: RECOVERIES for a plan, the same ATTEMPT number for a step', async () => {
+    operator = await startTestOperator({
+      model: ScriptedModel.fromFile(SCRIPT),
+      config: { registry: DEMO_REGISTRY },
+    });
+    await operator.client.create(
+      RESOURCES.agentPlans,
+      readPlanFile(join(root, 'plans/run-lammps.yaml')) as never,
+    );
+    await waitForPhase(
+      operator.client,
+      'AgentPlan',
+      'default',
+      'run-lammps',
+      ['Succeeded', 'Failed'],
+      120_000,
+    );
+    const kubeconfig = operator.sim.kubeconfigPath;
+    const bin = async (...args: string[]) => {
+      const r = fractale(...args, '--kubeconfig', kubeconfig);
+      expect(await r.exited, r.output()).toBe(0);
+      return r.output().trim().split('\n');
+    };
+    const columns = (line: string) => line.trim().split(/\s{2,}/);
+    const [planHeader, planRow] = await bin('get', 'plans');
+    const kubePlans = (await kubectl(kubeconfig, ['get', 'agentplans'])).stdout.trim().split('\n');
+    expect(columns(planHeader!).slice(0, 4)).toEqual(['NAME', 'PHASE', 'STEP', 'RECOVERIES']);
+    expect(columns(kubePlans[0]!).slice(0, 4)).toEqual(['NAME', 'PHASE', 'STEP', 'RECOVERIES']);
+    expect(columns(planRow!).slice(0, 4)).toEqual(columns(kubePlans[1]!).slice(0, 4));
+
+    const steps = await bin('get', 'steps');
+    const kubeSteps = (await kubectl(kubeconfig, ['get', 'agentsteps'])).stdout.trim().split('\n');
+    const attempt = (lines: string[]) => {
+      const at = columns(lines[0]!).indexOf('ATTEMPT');
+      return Object.fromEntries(lines.slice(1).map((l) => [columns(l)[0], columns(l)[at]]));
+    };
+    expect(attempt(steps)).toEqual({ 'run-lammps-build': '2', 'run-lammps-run': '2' });
+    expect(attempt(kubeSteps)).toEqual(attempt(steps));
   }, 300_000);
 });

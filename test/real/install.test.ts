@@ -128,7 +128,7 @@ describe('installing fractale on a real kube-apiserver', () => {
       expect(plans.stdout).toContain(`agentplan.fractale.dev/${name} created`);
     expect(plans.stdout).toMatch(/agentstep\.fractale\.dev\/\S+ created/);
     const table = await kubectl('get', 'agentplans', '-n', 'default');
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+STEP\s+ATTEMPTS\s+AGE$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+STEP\s+RECOVERIES\s+AGE$/);
     const steps = await kubectl('get', 'agentsteps', '-n', 'default', '-o', 'wide');
     expect(steps.stdout.split('\n')[0]).toMatch(/^NAME\s+PLAN\s+AGENT\s+PHASE\s+ATTEMPT\s+AGE\s+MESSAGE$/);
   }, 120_000);

@@ -230,7 +230,7 @@ spec:
     });
     const r = await kubectl('get', 'agentplans');
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+PHASE\s+STEP\s+ATTEMPTS\s+AGE$/);
+    expect(lines[0]).toMatch(/^NAME\s+PHASE\s+STEP\s+RECOVERIES\s+AGE$/);
     expect(lines.find((l) => l.startsWith('fixture '))).toMatch(/^fixture\s+Running\s+build\s+1\s+\d+s$/);
     const wide = await kubectl('get', 'ap', 'fixture', '-o', 'wide');
     expect(wide.stdout).toMatch(/MESSAGE\n.*building\n$/);

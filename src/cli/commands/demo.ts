@@ -23,7 +23,7 @@ import { readPlanFile } from '../files.ts';
 import { aborted, println } from '../io.ts';
 import { connect } from '../kube.ts';
 import { planResults } from '../steps.ts';
-import { formatDuration } from '../view.ts';
+import { clip, formatDuration } from '../view.ts';
 import { applyAndFollow, writeResultsFile } from './plan.ts';
 
 const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
@@ -66,7 +66,7 @@ export function demoSummary(doc: ResultsDocument, steps: Step[], scripted: boole
     for (const failure of result.metadata.failures) {
       const message = (failure.message ?? '').replace(/^Attempt \d+ failed: /, '').split('\n')[0] ?? '';
       lines.push(
-        `    attempt ${failure.attempt} failed: ${failure.reason}${message ? ` (${message.length > 160 ? `${message.slice(0, 159)}…` : message})` : ''}`,
+        `    attempt ${failure.attempt} failed: ${failure.reason}${message ? ` (${clip(message, 160)})` : ''}`,
       );
     }
   }

@@ -11,7 +11,7 @@ import { UserError } from '../errors.ts';
 import { println } from '../io.ts';
 import { connect } from '../kube.ts';
 import { planResults } from '../steps.ts';
-import { elapsedSeconds, formatDuration } from '../view.ts';
+import { clip, elapsedSeconds, formatDuration } from '../view.ts';
 import { writeResultsFile } from './plan.ts';
 
 type Step = AgentStep & KubeObject;
@@ -38,10 +38,7 @@ export function table(header: string[], rows: string[][]): string {
     .join('\n');
 }
 
-const firstLine = (text: string | undefined, max = 80) => {
-  const line = (text ?? '').split('\n')[0] ?? '';
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-};
+const firstLine = (text: string | undefined, max = 80) => clip(text, max);
 
 async function getStep(client: KubeClient, namespace: string, name: string): Promise<Step> {
   const step = await client.find<Step>(RESOURCES.agentSteps, namespace, name);
@@ -91,7 +88,8 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
       s.metadata.name ?? '',
       s.spec.agent,
       s.status?.phase ?? 'Pending',
-      s.status?.attempt ? `${s.status.attempt}/${s.status.maxAttempts ?? '?'}` : '',
+      // The number kubectl shows in its ATTEMPT column (the limit is in `kubectl describe`).
+      s.status?.attempt ? String(s.status.attempt) : '',
       age(s),
       firstLine(s.status?.message),
     ]);

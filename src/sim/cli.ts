@@ -16,7 +16,7 @@ export const SIM_REGISTRY = 'registry.fractale.demo:5000';
 
 const fromPackage = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 /** In a checkout (sources run directly) the command is `npx fractale`; installed, `fractale`. */
-const FRACTALE = import.meta.url.endsWith('.ts') ? 'npx fractale' : 'fractale';
+export const FRACTALE = import.meta.url.endsWith('.ts') ? 'npx fractale' : 'fractale';
 
 export interface SimCommandOptions {
   behaviors?: string;

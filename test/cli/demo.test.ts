@@ -1,10 +1,14 @@
 // `fractale demo` headless: the scripted LAMMPS story runs to the end, the summary tells it, the
 // results JSON is written, and nothing is left running.
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { checkDockerfile, imageReference } from '../../src/agents/build/dockerfile.ts';
-import { DEMO_REGISTRY, DEMO_SCRIPT, demoModel } from '../../src/cli/commands/demo.ts';
+import { DEMO_PLAN, DEMO_REGISTRY, DEMO_SCRIPT, demoModel } from '../../src/cli/commands/demo.ts';
+import { readPlanFile } from '../../src/cli/files.ts';
 import { parseScript } from '../../src/llm/index.ts';
 import { fractale, tempDir, testIO } from './io.ts';
 
@@ -33,6 +37,36 @@ describe('fractale demo', () => {
     const url = /Cluster: simulated at (\S+)/.exec(out)?.[1];
     await expect(fetch(`${url}/version`)).rejects.toThrow();
     expect(servers()).toBe(before);
+  });
+
+  it('through the installed command: one results folder, emptied by each run, and the --keep hint of a checkout', async () => {
+    const tmp = tempDir('fractale-demo-tmp-');
+    const folder = join(tmp, 'fractale-demo');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'results-of-an-earlier-run.json'), '{}');
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [join(import.meta.dirname, '../../bin/fractale.js'), 'demo'],
+      { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp, GEMINI_API_KEY: '' }, timeout: 240_000 },
+    );
+    // Progress goes to stderr; no warning from Node among it.
+    expect(stderr).not.toMatch(/Warning:|\(node:\d+\)|EBADENGINE/);
+    const file = /Results JSON: (\S+)/.exec(stdout)?.[1];
+    expect(file?.startsWith(`${folder}/results-`)).toBe(true);
+    expect(readdirSync(folder)).toEqual([file!.slice(folder.length + 1)]);
+    expect(readdirSync(tmp)).toEqual(['fractale-demo']);
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe(
+      'The simulated cluster is stopped; run `npm run demo -- --keep` to explore it with kubectl',
+    );
+  }, 300_000);
+
+  it("explains its plan's noPull, which does not apply to a built image: the first Job's pull policy is the model's mistake", () => {
+    const plan = readPlanFile(DEMO_PLAN);
+    expect(plan.spec.steps[1]!.context).toHaveProperty('noPull', true);
+    const text = readFileSync(DEMO_PLAN, 'utf8');
+    expect(text).toContain('so the plan drops noPull');
+    expect(text).toContain("that is the\n        # scripted model's mistake");
+    expect(existsSync(DEMO_SCRIPT)).toBe(true);
   });
 
   it('uses Gemini when GEMINI_API_KEY is set', () => {

@@ -1,7 +1,7 @@
 // `fractale demo`: plans/run-lammps.yaml end to end on a simulated cluster, with the operator in this
 // process and, unless GEMINI_API_KEY is set, a scripted model telling the seed's story (a Dockerfile
 // without CA certificates, a Job with the wrong pull policy, both fixed after the debug agent's advice).
-import { mkdtempSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import type { ResultsDocument } from '../../results/document.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import type { Manager } from '../../runtime/manager.ts';
-import { SIM_REGISTRY } from '../../sim/cli.ts';
+import { FRACTALE, SIM_REGISTRY } from '../../sim/cli.ts';
 import { type SimCluster, startSimCluster } from '../../sim/index.ts';
 import { type CommandContext, EXIT } from '../command.ts';
 import { UserError } from '../errors.ts';
@@ -31,6 +31,10 @@ export const DEMO_PLAN = root('plans/run-lammps.yaml');
 export const DEMO_SCRIPT = root('demo/run-lammps.script.yaml');
 /** The sim's registry, which the scripted answers name. */
 export const DEMO_REGISTRY = SIM_REGISTRY;
+/** Where the results go without --results: one folder, emptied by each run, so runs leave no trail. */
+export const DEMO_RESULTS = join(tmpdir(), 'fractale-demo');
+/** In a checkout `npm run demo -- --keep`; where the package is installed, `fractale demo --keep`. */
+const DEMO_KEEP = FRACTALE === 'fractale' ? 'fractale demo --keep' : 'npm run demo -- --keep';
 /** Simulated durations are multiplied by this: the LAMMPS build and run take seconds, not minutes. */
 export const DEMO_SPEED = 0.05;
 
@@ -105,9 +109,9 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
     if (!done) return;
     const doc = await planResults(conn.client, done);
     const { items } = await conn.client.list<Step>(RESOURCES.agentSteps, conn.namespace);
-    const dir = options.results
-      ? resolve(io.cwd, options.results)
-      : mkdtempSync(join(tmpdir(), 'fractale-demo-'));
+    let dir = DEMO_RESULTS;
+    if (options.results) dir = resolve(io.cwd, options.results);
+    else rmSync(dir, { recursive: true, force: true });
     const file = writeResultsFile(dir, doc, io.now());
     println(io.stdout, '');
     for (const line of demoSummary(doc, items, scripted)) println(io.stdout, line);
@@ -123,14 +127,11 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
       println(io.stdout, `  export KUBECONFIG=${sim.kubeconfigPath}`);
       println(io.stdout, '  kubectl get agentplans,agentsteps,jobs,pods,configmaps');
       println(io.stdout, '  kubectl describe agentstep run-lammps-build');
-      println(io.stdout, '  fractale logs run-lammps-run');
+      println(io.stdout, `  ${FRACTALE} logs run-lammps-run`);
       await aborted(io.signal);
       println(io.stdout, 'Stopping the operator and the simulated cluster');
     } else {
-      println(
-        io.stdout,
-        'The simulated cluster is stopped; run `fractale demo --keep` to explore it with kubectl',
-      );
+      println(io.stdout, `The simulated cluster is stopped; run \`${DEMO_KEEP}\` to explore it with kubectl`);
     }
   } finally {
     await operator?.stop(1000);

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { agentPlanCrd, agentStepCrd, crdDrift, crdFiles } from '../../src/api/index.ts';
 import { versionSchemaErrors } from '../../src/sim/server/crd-schema.ts';
 
@@ -96,5 +96,30 @@ describe('generated CRDs against the API server rules', () => {
     expect(versionSchemaErrors(crd.spec.versions).map((c) => `${c.field}: ${c.message}`)).toEqual([
       'spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified',
     ]);
+  });
+});
+
+describe('the CRD schema check of the tests', () => {
+  it('knows the date-time format: a malformed time is refused, and ajv prints no "unknown format"', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      // Compiled when first imported, which is when ajv would warn of an unknown format.
+      const { crdErrors } = await import('./crd-schema.ts');
+      const step = (startTime: string) => ({
+        apiVersion: 'fractale.dev/v1alpha1',
+        kind: 'AgentStep',
+        metadata: { name: 'timed' },
+        spec: { agent: 'cost', context: { instruction: 'estimate' } },
+        status: { phase: 'Running', startTime },
+      });
+      expect(crdErrors(step('2026-01-01T00:00:00Z'))).toEqual([]);
+      expect(crdErrors(step('yesterday'))).toEqual(['status.startTime: must match format "date-time"']);
+      const printed = [...warn.mock.calls, ...log.mock.calls].map((args) => args.join(' '));
+      expect(printed.filter((line) => line.includes('unknown format'))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
   });
 });

@@ -111,6 +111,21 @@ describe('fractale ask', () => {
     expect(result.stderr).not.toContain('--api-key-secret');
   });
 
+  it('through the installed command: one line, naming only what ask takes', async () => {
+    const env = { ...process.env };
+    delete env['GEMINI_API_KEY'];
+    const failed = await promisify(execFile)(
+      process.execPath,
+      [join(root, 'bin/fractale.js'), 'ask', 'hello'],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 1 });
+    expect((failed as { stderr: string }).stderr).toBe('error: no Gemini API key: set GEMINI_API_KEY\n');
+  });
+
   it('prints the answer and the token usage from Gemini', async () => {
     const gemini = await startFakeGeminiServer({ apiKey: 'test-key' });
     try {

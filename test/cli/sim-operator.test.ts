@@ -188,10 +188,11 @@ describe('fractale get and kubectl get', () => {
       model: ScriptedModel.fromFile(SCRIPT),
       config: { registry: DEMO_REGISTRY },
     });
-    await operator.client.create(
-      RESOURCES.agentPlans,
-      readPlanFile(join(root, 'plans/run-lammps.yaml')) as never,
-    );
+    const plan = readPlanFile(join(root, 'plans/run-lammps.yaml'));
+    await operator.client.create(RESOURCES.agentPlans, {
+      ...plan,
+      metadata: { ...plan.metadata, namespace: 'default' },
+    } as never);
     await waitForPhase(
       operator.client,
       'AgentPlan',

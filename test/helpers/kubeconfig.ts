@@ -12,10 +12,13 @@ export function kubeConfigFor(url: string, namespace = 'default'): KubeConfig {
   return kc;
 }
 
-/** Waits until the check passes (polling; for conditions that no event announces to the test). */
+/**
+ * Waits until the check passes (polling; for conditions that no event announces to the test). The
+ * default bound is generous, for a loaded 2-core machine: a passing check returns at once anyway.
+ */
 export async function eventually<T>(
   check: () => T | Promise<T>,
-  timeoutMs = 5000,
+  timeoutMs = 20_000,
   intervalMs = 10,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

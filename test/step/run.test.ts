@@ -80,13 +80,14 @@ describe('kubernetes-job agent', () => {
   });
 
   it('ends an attempt at the first image pull error, without waiting for a timeout', async () => {
-    const started = Date.now();
     const step = await runStep(`\n  - agent: kubernetes-job\n    text: |${job('lmp -in in.reaxff.hns')}\n`, {
       container: 'quay.io/nobody/lammps:missing',
       max_attempts: 1,
       max_runtime: 3600,
     });
     expect(step.status?.phase).toBe('Failed');
+    // Not Timeout: the attempt ended at the pull error, not at its hour of runtime (checked by the
+    // reason rather than by the wall clock, which a loaded machine stretches).
     expect(step.status?.history?.[0]?.reason).toBe('ImagePullFailed');
     expect(step.status?.message).toMatch(/ErrImagePull|ImagePullBackOff/);
     // The attempt's Job is kept for inspection but stopped, so nothing is left running.
@@ -98,8 +99,6 @@ describe('kubernetes-job agent', () => {
     expect(kept.spec.suspend).toBe(true);
     const { eventually } = await import('../helpers/kubeconfig.ts');
     await eventually(async () => (await operator!.client.list(RESOURCES.pods, 'default')).items.length === 0);
-    // The runtime limit is an hour of simulated time; the failure came long before.
-    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('fixes a crash with exit code 1 from the debug advice', async () => {

@@ -350,6 +350,64 @@ describe('failures no model can fix', () => {
     expect(steps.items.map((s) => s.metadata.name)).toEqual(['unregistered-build']);
     expect(modelCalls).toBe(0);
   });
+
+  it('stop at a later step too, where a recovery would ask the manager: the manager is not asked', async () => {
+    const calls: string[] = [];
+    const scripted = ScriptedModel.fromYaml(`responses:
+  - agent: cost
+    text: |
+      [{"application": "LAMMPS", "environment": "Google Cloud", "instance": "c2-standard-8", "type": "cpu", "reason": "fast cores", "estimate": 3.2}]
+  - agent: manager
+    text: |
+      {"agent_name": "build", "task_description": "try again"}
+`);
+    const model: LanguageModel = {
+      ...scripted,
+      provider: scripted.provider,
+      generate: (request) => {
+        calls.push(request.agent ?? '');
+        return scripted.generate(request);
+      },
+    };
+    operator = await startTestOperator({
+      model,
+      config: { registry: undefined },
+      sim: { behaviors: behaviors() },
+    });
+    await operator.client.create(RESOURCES.agentPlans, {
+      apiVersion: 'fractale.dev/v1alpha1',
+      kind: 'AgentPlan',
+      metadata: { name: 'cost-then-build', namespace: 'default' },
+      spec: {
+        maxAttempts: 10,
+        steps: [
+          { name: 'cost', agent: 'cost', context: { instruction: 'Price LAMMPS on Google Cloud.' } },
+          // The second step fails on configuration; without the stop, the manager would be asked
+          // which step to go back to (the first step's recovery needs no model call).
+          { name: 'build', agent: 'build', context: { application: 'lammps' } },
+        ],
+      },
+    } as never);
+    const plan = await waitForPhase<Plan>(
+      operator.client,
+      'AgentPlan',
+      'default',
+      'cost-then-build',
+      ['Succeeded', 'Failed'],
+      30_000,
+    );
+    expect(plan.status?.phase).toBe('Failed');
+    expect(plan.status?.reason).toBe('InvalidContext');
+    expect(plan.status?.message).toContain("set the operator's --registry");
+    expect(plan.status?.attempts ?? 0).toBe(0);
+    expect(plan.status?.recoveries ?? []).toEqual([]);
+    const steps = await operator.client.list<Step>(RESOURCES.agentSteps, 'default');
+    expect(steps.items.map((s) => s.metadata.name).sort()).toEqual([
+      'cost-then-build-build',
+      'cost-then-build-cost',
+    ]);
+    expect(calls).toEqual(['cost']);
+  });
 });
 
 describe('the cost and flux-batch plans', () => {

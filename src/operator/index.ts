@@ -58,7 +58,11 @@ export function createOperator(options: OperatorOptions): Manager {
             namespace: config.leaseNamespace,
             name: config.leaseName,
             ...(options.identity ? { identity: options.identity } : {}),
-            ...options.leaseTimings,
+            ...(options.leaseTimings ?? {
+              leaseDurationMs: config.leaseDuration * 1000,
+              renewDeadlineMs: config.renewDeadline * 1000,
+              retryPeriodMs: config.retryPeriod * 1000,
+            }),
           },
         }
       : {}),

@@ -17,7 +17,8 @@ export interface ModelResolverOptions {
   config: Pick<
     OperatorConfig,
     'provider' | 'model' | 'script' | 'apiKeySecret' | 'baseUrl' | 'leaseNamespace'
-  >;
+  > &
+    Partial<Pick<OperatorConfig, 'modelTimeout'>>;
   client: KubeClient;
   env?: NodeJS.ProcessEnv;
   /** A model to use for every step (tests, the demo); spec.model is then ignored. */
@@ -71,6 +72,7 @@ export class ModelResolver {
       ...(model ? { model } : {}),
       ...(apiKey ? { apiKey } : {}),
       ...(baseUrl ? { baseUrl } : {}),
+      ...(config.modelTimeout && provider !== 'scripted' ? { timeoutMs: config.modelTimeout * 1000 } : {}),
       ...(provider === 'scripted' && config.script ? { script: config.script } : {}),
     };
     const created = createModel(modelConfig, { otherKeySource: 'give --api-key-secret <secret[:key]>' });

@@ -46,6 +46,14 @@ export const operatorConfig = z.object({
   leaderElect: bool.default(true),
   leaseNamespace: z.string().min(1).default('default'),
   leaseName: z.string().min(1).default('fractale-operator'),
+  leaseDuration: int(2, 3600)
+    .default(15)
+    .describe('seconds a leader lease lasts without renewal before another replica may take it'),
+  renewDeadline: int(1, 3600)
+    .default(10)
+    .describe('seconds the leader keeps trying to renew before it gives leadership up'),
+  retryPeriod: int(1, 600).default(2).describe('seconds between lease renewals and acquisition tries'),
+  modelTimeout: int(1, 3600).default(300).describe('seconds one model request may take'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   resyncSeconds: int(0, 86400).default(300),
 });
@@ -74,6 +82,10 @@ export const ENV: Record<keyof OperatorConfig, string> = {
   leaderElect: 'FRACTALE_LEADER_ELECT',
   leaseNamespace: 'FRACTALE_LEASE_NAMESPACE',
   leaseName: 'FRACTALE_LEASE_NAME',
+  leaseDuration: 'FRACTALE_LEASE_DURATION',
+  renewDeadline: 'FRACTALE_RENEW_DEADLINE',
+  retryPeriod: 'FRACTALE_RETRY_PERIOD',
+  modelTimeout: 'FRACTALE_MODEL_TIMEOUT',
   logLevel: 'FRACTALE_LOG_LEVEL',
   resyncSeconds: 'FRACTALE_RESYNC_SECONDS',
 };
@@ -110,6 +122,12 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n${lines.map((l) => `  * ${l}`).join('\n')}`);
   }
   const config = result.data;
+  // client-go's rule: a leader must be able to renew (several tries) before its lease runs out.
+  if (!(config.leaseDuration > config.renewDeadline && config.renewDeadline > config.retryPeriod)) {
+    throw new ConfigError(
+      `invalid configuration:\n  * ${flagOf('leaseDuration')} (${config.leaseDuration}) must be longer than ${flagOf('renewDeadline')} (${config.renewDeadline}), which must be longer than ${flagOf('retryPeriod')} (${config.retryPeriod})`,
+    );
+  }
   if (config.provider === 'scripted' && !config.script) {
     throw new ConfigError(
       `invalid configuration:\n  * ${flagOf('script')} (${ENV.script}): the scripted provider needs a script file`,

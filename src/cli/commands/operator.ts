@@ -34,6 +34,10 @@ const OPERATOR_FLAGS: [flag: string, description: string][] = [
   ['--leader-elect [bool]', 'hold a Lease so that only one replica works'],
   ['--lease-namespace <namespace>', 'namespace of the Lease'],
   ['--lease-name <name>', 'name of the Lease'],
+  ['--lease-duration <seconds>', 'how long a Lease holds without renewal before another replica takes it'],
+  ['--renew-deadline <seconds>', 'how long the leader tries to renew before it stops working'],
+  ['--retry-period <seconds>', 'seconds between Lease renewals and takeover tries'],
+  ['--model-timeout <seconds>', 'how long one model request may take before it is retried'],
   ['--log-level <level>', 'trace, debug, info, warn, error, fatal or silent'],
   ['--resync-seconds <seconds>', 'how often every object is reconciled again (0: never)'],
 ];

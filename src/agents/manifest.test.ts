@@ -37,4 +37,16 @@ describe('readManifestAnswer', () => {
     const result = readManifestAnswer(`\`\`\`yaml\n${JOB}\n      hostNetwork: true\n\`\`\``, policy);
     expect(result).toMatchObject({ ok: false, reason: 'HostNamespace' });
   });
+
+  it('reads a bare manifest after many comment lines without a super-linear scan', () => {
+    // Found by fuzzing: the old multi-line regex took about two minutes on 100,000 comment lines.
+    const result = readManifestAnswer(`${'# note\n'.repeat(30_000)}${JOB}`, policy);
+    expect(result.ok).toBe(true);
+  });
+
+  it('refuses a 5 MB answer as TooLarge before parsing it', () => {
+    const result = readManifestAnswer(`\`\`\`yaml\n${JOB}\n${'# pad\n'.repeat(900_000)}\`\`\``, policy);
+    expect(result).toMatchObject({ ok: false, reason: 'TooLarge' });
+    if (!result.ok) expect(result.explanation).toMatch(/larger than the 256 KiB an answer may be/);
+  });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { codeBlocks, extractCodeBlock, parseDebugAdvice, parseJson } from './parse.ts';
+import {
+  codeBlocks,
+  extractCodeBlock,
+  firstMeaningfulLine,
+  MAX_ANSWER_BYTES,
+  parseDebugAdvice,
+  parseJson,
+} from './parse.ts';
 
 const startsWithFrom = (text: string) => /^FROM\s/im.test(text);
 
@@ -202,5 +209,46 @@ describe('parseDebugAdvice', () => {
   it('falls back to the last question of the advice', () => {
     const result = parseDebugAdvice('Is the data on a volume? Which one?\nRETURN TO HUMAN', both);
     expect(result.question).toBe('Which one?');
+  });
+});
+
+describe('answers too large to read', () => {
+  // Found by test/fuzz/model-output.test.ts: nothing bounded the answer, so a 5 MB answer reached
+  // every parser (and was stored whole in the attempt's ConfigMap, which the API server caps at 1 MiB).
+  const huge = `\`\`\`yaml\n${'a: b\n'.repeat(1_000_000)}\`\`\``;
+
+  it('are refused before any block is extracted, saying the size and the limit', () => {
+    const result = extractCodeBlock(huge, 'yaml');
+    expect(result).toMatchObject({ ok: false, tooLarge: true });
+    if (!result.ok) expect(result.error).toMatch(/^The answer is 4883 KiB, larger than the 256 KiB/);
+  });
+
+  it('are refused as JSON too', () => {
+    const result = parseJson(`[${'1,'.repeat(MAX_ANSWER_BYTES)}1]`);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(/larger than the 256 KiB an answer may be/);
+  });
+
+  it('counts UTF-8 bytes, not characters', () => {
+    const text = '\u00e9'.repeat(MAX_ANSWER_BYTES / 2 + 1);
+    expect(extractCodeBlock(text, 'yaml', () => true)).toMatchObject({ ok: false, tooLarge: true });
+    expect(extractCodeBlock('\u00e9'.repeat(MAX_ANSWER_BYTES / 2), 'yaml', () => true).ok).toBe(true);
+  });
+});
+
+describe('firstMeaningfulLine', () => {
+  it.each([
+    { text: '# a comment\n\n  kind: Job', want: true },
+    { text: '---\nkind: Job', want: true },
+    { text: 'Here it is:\nkind: Job', want: false },
+    { text: '# only comments\n#', want: false },
+    { text: '', want: false },
+  ])('$text: $want', ({ text, want }) => {
+    expect(firstMeaningfulLine(text, /^(apiVersion|kind):/, (l) => l === '---')).toBe(want);
+  });
+
+  it('reads a long run of comment lines in one pass (a multi-line regex took minutes, or overflowed the stack)', () => {
+    expect(firstMeaningfulLine('#\n'.repeat(200_000), /^kind:/)).toBe(false);
+    expect(firstMeaningfulLine(`${'#\n'.repeat(200_000)}kind: Job`, /^kind:/)).toBe(true);
   });
 });

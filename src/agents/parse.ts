@@ -51,7 +51,47 @@ export const LANGUAGE_ALIASES: Record<string, readonly string[]> = {
   bash: ['bash', 'sh', 'shell', 'zsh'],
 };
 
-export type ExtractResult = { ok: true; text: string; note?: string } | { ok: false; error: string };
+export type ExtractResult =
+  | { ok: true; text: string; note?: string }
+  /** `tooLarge`: refused for its size alone, before anything was parsed. */
+  | { ok: false; error: string; tooLarge?: true };
+
+/**
+ * The largest answer read, in UTF-8 bytes. A hand-written artifact is a few KiB, and the longest
+ * answer a model writes (about 64k output tokens) fits; anything bigger is refused before it is
+ * parsed, so that no reader (and no ConfigMap the attempt is stored in) ever sees megabytes.
+ */
+export const MAX_ANSWER_BYTES = 256 * 1024;
+
+/** The refusal of an answer larger than MAX_ANSWER_BYTES, or undefined when it fits. */
+export function answerTooLarge(text: string, language: string): string | undefined {
+  // Cheap first: a string of n UTF-16 units is at most 3n UTF-8 bytes.
+  if (text.length * 3 <= MAX_ANSWER_BYTES) return undefined;
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= MAX_ANSWER_BYTES) return undefined;
+  return `The answer is ${Math.ceil(bytes / 1024)} KiB, larger than the ${MAX_ANSWER_BYTES / 1024} KiB an answer may be. Answer with exactly one short \`\`\`${language} block and nothing else.`;
+}
+
+/**
+ * Whether the first line that is not blank or a comment (`#`) matches `first`, with `skip` lines
+ * (e.g. `---`, `ARG x`) also passed over. A line scan, not a multi-line regular expression: a regex
+ * with nested repetition takes quadratic time, or overflows the stack, on a long run of comment lines.
+ */
+export function firstMeaningfulLine(
+  text: string,
+  first: RegExp,
+  skip: (line: string) => boolean = () => false,
+): boolean {
+  let start = 0;
+  while (start <= text.length) {
+    const end = text.indexOf('\n', start);
+    const line = (end < 0 ? text.slice(start) : text.slice(start, end)).trim();
+    if (line !== '' && !line.startsWith('#') && !skip(line)) return first.test(line);
+    if (end < 0) return false;
+    start = end + 1;
+  }
+  return false;
+}
 
 /**
  * The artifact in a model answer: the block tagged with `language` (or an alias), else the first
@@ -64,6 +104,8 @@ export function extractCodeBlock(
   language: string,
   looksLike: (text: string) => boolean = () => false,
 ): ExtractResult {
+  const tooLarge = answerTooLarge(text, language);
+  if (tooLarge) return { ok: false, error: tooLarge, tooLarge: true };
   const blocks = codeBlocks(text).filter((b) => b.body.trim() !== '');
   const names = LANGUAGE_ALIASES[language.toLowerCase()] ?? [language.toLowerCase()];
   const chosen =
@@ -90,6 +132,8 @@ export type JsonResult<T = unknown> = { ok: true; value: T } | { ok: false; erro
  * surrounds one object or list). The error names the position so the model can repair its answer.
  */
 export function parseJson(text: string): JsonResult {
+  const tooLarge = answerTooLarge(text, 'json');
+  if (tooLarge) return { ok: false, error: tooLarge };
   const extracted = extractCodeBlock(text, 'json', () => true);
   const candidate = extracted.ok ? extracted.text : text.trim();
   const first = tryParse(candidate);

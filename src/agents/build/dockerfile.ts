@@ -2,7 +2,7 @@
 // in the context, so COPY/ADD of local files can only fail; multi-stage builds are out of scope for
 // the agent (the seed's rule), and a Dockerfile must start from a base image.
 import { createHash } from 'node:crypto';
-import { extractCodeBlock } from '../parse.ts';
+import { extractCodeBlock, firstMeaningfulLine } from '../parse.ts';
 
 export interface DockerfileProblem {
   line: number;
@@ -128,7 +128,9 @@ export function imageReference(registry: string, name: string, dockerfile: strin
   return `${withRegistry}:${dockerfileDigest(dockerfile)}`;
 }
 
-const looksLikeDockerfile = (text: string) => /^\s*(#.*\n\s*)*(ARG\s.*\n\s*)*FROM\s/i.test(text);
+/** A bare Dockerfile: after comments and ARG lines, the first instruction is FROM. */
+const looksLikeDockerfile = (text: string) =>
+  firstMeaningfulLine(text, /^FROM\s/i, (line) => /^ARG\s/i.test(line));
 
 /**
  * The Dockerfile in a model answer, checked: the ```dockerfile block (or the bare answer when it is a

@@ -39,7 +39,7 @@ describe('readManifestAnswer', () => {
   });
 
   it('reads a bare manifest after many comment lines without a super-linear scan', () => {
-    // Found by fuzzing: the old multi-line regex took about two minutes on 100,000 comment lines.
+    // Found while probing hostile answers: the old multi-line regex took about two minutes on 100,000 comment lines.
     const result = readManifestAnswer(`${'# note\n'.repeat(30_000)}${JOB}`, policy);
     expect(result.ok).toBe(true);
   });

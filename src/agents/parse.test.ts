@@ -213,7 +213,7 @@ describe('parseDebugAdvice', () => {
 });
 
 describe('answers too large to read', () => {
-  // Found by test/fuzz/model-output.test.ts: nothing bounded the answer, so a 5 MB answer reached
+  // Found while probing hostile answers for test/fuzz: nothing bounded the answer, so a 5 MB answer reached
   // every parser (and was stored whole in the attempt's ConfigMap, which the API server caps at 1 MiB).
   const huge = `\`\`\`yaml\n${'a: b\n'.repeat(1_000_000)}\`\`\``;
 

@@ -135,7 +135,7 @@ describe('readDockerfileAnswer', () => {
   it.each([
     { name: 'prose', answer: 'You should use ubuntu.', says: /no ```dockerfile code block/ },
     { name: 'a multi-stage block', answer: '```dockerfile\nFROM a AS b\nFROM c\n```', says: /multi-stage/ },
-    // Found by fuzzing: the bare-Dockerfile regex overflowed the stack on a long run of comment lines.
+    // Found while probing hostile answers: the bare-Dockerfile regex overflowed the stack on a long run of comment lines.
     { name: '2.5 million comment lines', answer: '#\n'.repeat(2_500_000), says: /larger than the 256 KiB/ },
     { name: 'comment lines, then prose', answer: `${'#\n'.repeat(100_000)}hello`, says: /no ```dockerfile/ },
   ])('refuses $name', ({ answer, says }) => {

@@ -4,6 +4,7 @@
 // Inputs are plain objects, typed structurally so that both client-node models (Date times) and parsed
 // JSON (string times) fit.
 import { DEFAULT_LOG_BUDGET_TOKENS, filterLog } from './logfilter.ts';
+import { redactSecrets } from './redact.ts';
 
 type Time = string | Date | null | undefined;
 
@@ -313,9 +314,14 @@ const podRank = (pod: PodLike) => {
 
 /**
  * The diagnostics of a failed run, as compact text for the debug agent: Job status, pod states (failed
- * pods first), the run's events, and the filtered log tail.
+ * pods first), the run's events, and the filtered log tail. Secrets are redacted (src/kube/redact.ts):
+ * termination messages and events can quote a pod's output as much as its log does.
  */
 export function diagnosticsBundle(input: DiagnosticsInput): string {
+  return redactSecrets(bundle(input));
+}
+
+function bundle(input: DiagnosticsInput): string {
   const parts: string[] = [];
   if (input.job) parts.push(describeJob(input.job));
   const pods = [...(input.pods ?? [])].sort((a, b) => podRank(a) - podRank(b));

@@ -2,6 +2,7 @@
 // Secret (or the environment) and are held in memory only: never in status, events, logs or prompts.
 import type { ModelSpec } from '../api/common.ts';
 import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
+import { SECRETS, type SecretRedactor } from '../kube/redact.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { createModel, type ModelConfig } from '../llm/index.ts';
 import type { LanguageModel } from '../llm/types.ts';
@@ -23,6 +24,8 @@ export interface ModelResolverOptions {
   env?: NodeJS.ProcessEnv;
   /** A model to use for every step (tests, the demo); spec.model is then ignored. */
   fixed?: LanguageModel;
+  /** Where the keys read are registered for redaction; default: the process's (SECRETS). */
+  redactor?: SecretRedactor;
 }
 
 /** Resolves and caches models per provider, model name and key source. */
@@ -59,6 +62,8 @@ export class ModelResolver {
         : provider === 'gemini'
           ? env['GEMINI_API_KEY']
           : env['OPENAI_API_KEY'];
+      // Known from now on to the redaction of logs, diagnostics and what is stored or sent.
+      (this.options.redactor ?? SECRETS).add(apiKey);
     }
     const baseUrl =
       config.baseUrl ??

@@ -14,6 +14,7 @@ import {
   type PodLike,
 } from '../kube/diagnostics.ts';
 import { filterLog, rootCause } from '../kube/logfilter.ts';
+import { redactSecrets } from '../kube/redact.ts';
 import { RESOURCES, type Resource } from '../kube/resources.ts';
 import type { Cache } from '../runtime/informer.ts';
 import { REASON } from './conditions.ts';
@@ -191,8 +192,9 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
   return {
     state: 'failed',
     reason: failure.reason,
-    summary: failure.summary,
-    diagnostics: `${failure.summary}\n\n${diagnostics}`,
+    // Job conditions and pod states quote what the pod said too.
+    summary: redactSecrets(failure.summary),
+    diagnostics: `${redactSecrets(failure.summary)}\n\n${diagnostics}`,
     log: filterLog(rawLog, { budgetTokens: q.logBudgetTokens }),
     jobActive: outcome.state === 'Running',
   };
@@ -212,13 +214,18 @@ function leadPod(pods: (KubeObject & PodLike)[], phase: string): (KubeObject & P
   );
 }
 
+/**
+ * A pod's log, secrets redacted: everything the operator keeps or tells the model about a trial (the
+ * result, the root cause, the filtered tail, the diagnostics) is read from here.
+ */
 async function podLog(client: KubeClient, pod: KubeObject & PodLike, limitBytes: number): Promise<string> {
   const container = (pod as { spec?: { containers?: { name: string }[] } }).spec?.containers?.[0]?.name;
   try {
-    return await client.logs(pod.metadata.namespace!, pod.metadata.name!, {
+    const log = await client.logs(pod.metadata.namespace!, pod.metadata.name!, {
       ...(container ? { container } : {}),
       limitBytes,
     });
+    return redactSecrets(log);
   } catch (error) {
     // A container that never started has no log; its state in the bundle says why.
     return `(no log: ${(error as Error).message})`;

@@ -117,7 +117,10 @@ export function kanikoJob(input: KanikoBuildInput): IJob {
     args: kanikoArgs(input),
     env: [{ name: 'DOCKER_CONFIG', value: DOCKER_CONFIG_DIR }],
     volumeMounts: mounts,
-    terminationMessagePolicy: 'FallbackToLogsOnError',
+    // File, not FallbackToLogsOnError: a failed build's log tail would otherwise be copied into the
+    // pod's status, readable by anyone who may get pods, with whatever a RUN printed (the registry
+    // credentials are mounted in this container). The operator reads the log itself, redacted.
+    terminationMessagePolicy: 'File',
     ...(input.resources ? { resources: input.resources } : {}),
   };
   return oneTryJob(input, container, volumes);

@@ -1,7 +1,9 @@
 // The policy every generated manifest is held to before anything is created. The model's YAML is
-// untrusted input: it is parsed, held to the expected kind, stripped of host and credential access,
-// given the step's identity (namespace, name, labels, owner, image) and bounded in time, then checked
-// against the Kubernetes schema. A refusal comes with one paragraph the model can act on.
+// untrusted input: it is parsed, held to the expected kind, refused if it asks for host, node or
+// credential access (at least Pod Security's baseline, and restricted's non-root when configured) or
+// more than the configured resources, given the step's identity (namespace, name, labels, owner, image)
+// and bounded in time, then checked against the Kubernetes schema. A refusal comes with one paragraph
+// the model can act on: what was refused, field by field, and how to write it instead.
 import * as models from '@kubernetes/client-node';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Job } from 'kubernetes-models/batch/v1';
@@ -9,6 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { FLUX_VIEWS, MINICLUSTER_API_VERSION, MINICLUSTER_KIND } from '../agents/minicluster/views.ts';
 import type { OwnerReference } from './names.ts';
+import { parseQuantity } from './quantity.ts';
 
 export const EXPECTED = {
   Job: { apiVersion: 'batch/v1', kind: 'Job' },
@@ -20,6 +23,9 @@ export type ManifestKind = keyof typeof EXPECTED;
 export const MAX_BACKOFF_LIMIT = 1;
 /** The largest manifest read; anything bigger is not a hand-written run. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
+/** The operator's default caps on what one generated pod may request (--max-cpu-request, --max-memory-request). */
+export const DEFAULT_MAX_CPU_REQUEST = '64';
+export const DEFAULT_MAX_MEMORY_REQUEST = '256Gi';
 
 export interface ManifestPolicy {
   kind: ManifestKind;
@@ -38,6 +44,13 @@ export interface ManifestPolicy {
   /** Secrets the user listed for this step; every other Secret reference is refused. */
   allowedSecrets?: readonly string[];
   maxBackoffLimit?: number;
+  /**
+   * The most CPU and memory (Kubernetes quantities) one pod may request or be limited to, counting
+   * all its containers as the scheduler does; unset: no cap.
+   */
+  maxRequests?: { cpu?: string; memory?: string };
+  /** Refuse root (runAsUser 0, runAsNonRoot false) and set runAsNonRoot on the pod, as restricted does. */
+  runAsNonRoot?: boolean;
   fluxViews?: readonly string[];
   /**
    * The MiniCluster CRD's openAPIV3Schema as installed in the cluster. When given, a MiniCluster is
@@ -59,7 +72,14 @@ export type PolicyReason =
   | 'HostPath'
   | 'AddedCapabilities'
   | 'ServiceAccount'
+  | 'ServiceAccountToken'
   | 'Secret'
+  | 'Volume'
+  | 'HostPort'
+  | 'NodePinning'
+  | 'ResourceCap'
+  | 'RunAsRoot'
+  | 'Namespace'
   | 'SchemaInvalid';
 
 export interface Violation {
@@ -103,6 +123,17 @@ export function applyManifestPolicy(text: string, policy: ManifestPolicy): Polic
   const parsed = parseOne(text);
   if ('violation' in parsed) return refuse(policy, [parsed.violation]);
   const object = parsed.object;
+  if (typeof object['kind'] === 'string' && object['kind'].endsWith('List') && 'items' in object) {
+    const items = asArray(object['items']);
+    const kinds = [...new Set(items.map((item) => String(asObj(item)?.['kind'] ?? '?')))];
+    return refuse(policy, [
+      {
+        reason: 'NotOneDocument',
+        path: '(manifest)',
+        message: `it is a ${object['kind']} of ${items.length} object${items.length === 1 ? '' : 's'}${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}, not one ${expected.kind}`,
+      },
+    ]);
+  }
   if (object['apiVersion'] !== expected.apiVersion || object['kind'] !== expected.kind) {
     return refuse(policy, [
       {
@@ -113,8 +144,13 @@ export function applyManifestPolicy(text: string, policy: ManifestPolicy): Polic
     ]);
   }
   const changes: string[] = [];
-  const violations =
-    policy.kind === 'Job' ? jobPolicy(object, policy, changes) : miniclusterPolicy(object, policy, changes);
+  const namespace = namespaceViolation(object, policy);
+  const violations = [
+    ...namespace,
+    ...(policy.kind === 'Job'
+      ? jobPolicy(object, policy, changes)
+      : miniclusterPolicy(object, policy, changes)),
+  ];
   if (violations.length > 0) return refuse(policy, violations);
   forceMetadata(object, policy, changes);
   const schema =
@@ -183,49 +219,293 @@ function parseOne(text: string): { object: Obj } | { violation: Violation } {
   return { object: value };
 }
 
+/** The most violations listed in an explanation; the rest are counted (the model fixes the first ones first). */
+const MAX_LISTED = 12;
+
+/** How to fix each kind of refusal, one sentence each, for the explanation's last part. */
+function fix(reason: PolicyReason, policy: ManifestPolicy): string {
+  const { kind, apiVersion } = EXPECTED[policy.kind];
+  switch (reason) {
+    case 'InvalidYAML':
+      return 'Answer with one ```yaml block of plain YAML (no anchors or aliases, no deep nesting).';
+    case 'NotOneDocument':
+      return `Write exactly one ${kind} in one YAML document: not a List, not several documents.`;
+    case 'WrongKind':
+      return `Write a ${kind} of apiVersion ${apiVersion}; the operator creates nothing else (no Pods, workloads, Secrets, roles or bindings).`;
+    case 'TooLarge':
+      return `Write the ${kind} by hand, without embedded data or generated content.`;
+    case 'MissingContainer':
+      return `Give the ${kind} a container that runs the step's image.`;
+    case 'Sidecars':
+      return 'Use exactly one container and no service containers.';
+    case 'Privileged':
+      return 'Remove these securityContext fields: no privileged mode or privilege escalation, no unmasked /proc, no Unconfined seccomp or AppArmor profile, no custom SELinux user, role or type, and only safe sysctls.';
+    case 'HostNamespace':
+      return 'Remove hostNetwork, hostPID, hostIPC and hostProcess: runs use the pod network and their own processes.';
+    case 'HostPath':
+      return 'Use an emptyDir volume for scratch space instead of a path on the node.';
+    case 'Volume':
+      return 'Use only emptyDir, configMap, downwardAPI and projected volumes, and secret volumes of Secrets the user listed.';
+    case 'AddedCapabilities':
+      return 'Remove capabilities.add (dropping capabilities is fine).';
+    case 'ServiceAccount':
+      return `Leave serviceAccountName out: the operator sets "${policy.serviceAccountName ?? 'default'}".`;
+    case 'ServiceAccountToken':
+      return 'Remove automountServiceAccountToken: true and serviceAccountToken projections: runs get no Kubernetes API credentials.';
+    case 'Secret':
+      return `Use only the Secrets the user listed (${policy.allowedSecrets?.length ? policy.allowedSecrets.join(', ') : 'none'}).`;
+    case 'HostPort':
+      return 'Remove hostPort and hostIP: a containerPort is enough for pods to reach each other.';
+    case 'NodePinning':
+      return 'Remove nodeName and tolerations of every taint or of control-plane nodes; let the scheduler place the pod (nodeSelector and affinity are fine).';
+    case 'ResourceCap':
+      return `Request at most ${policy.maxRequests?.cpu ?? 'the allowed'} CPU and ${policy.maxRequests?.memory ?? 'the allowed'} memory for the whole pod, in requests and limits, or set none.`;
+    case 'RunAsRoot':
+      return 'Remove runAsUser: 0 and runAsNonRoot: false: generated pods run as a non-root user here (the operator sets runAsNonRoot: true).';
+    case 'Namespace':
+      return `Leave metadata.namespace out: the operator creates the ${kind} in the step's namespace "${policy.namespace}".`;
+    case 'SchemaInvalid':
+      return `Fix these fields so the ${kind} matches the Kubernetes schema.`;
+  }
+}
+
 function refuse(policy: ManifestPolicy, violations: Violation[]): PolicyResult {
   const kind = EXPECTED[policy.kind].kind;
-  const listed = violations
-    .map((v) => (v.path.startsWith('(') ? v.message : `${v.path}: ${v.message}`))
-    .join('; ');
-  const hint =
-    violations[0]!.reason === 'SchemaInvalid'
-      ? `Fix these fields so the ${kind} matches the Kubernetes schema.`
-      : `Write exactly one ${kind} (apiVersion ${EXPECTED[policy.kind].apiVersion}) without these fields; the operator sets the namespace, name, labels, image, service account and time limit itself, and refuses privileged or host access and Secrets the user did not list.`;
+  const shown = violations.slice(0, MAX_LISTED);
+  const more = violations.length - shown.length;
+  const listed =
+    shown.map((v) => (v.path.startsWith('(') ? v.message : `${v.path}: ${v.message}`)).join('; ') +
+    (more > 0 ? `; and ${more} more` : '');
+  const reasons = [...new Set(violations.map((v) => v.reason))];
+  const hints = reasons.map((reason) => fix(reason, policy)).join(' ');
   return {
     ok: false,
     reason: violations[0]!.reason,
     violations,
-    explanation: `The ${kind} was not created because ${listed}. ${hint}`,
+    explanation: `The ${kind} was not created because ${listed}. ${hints}`.replace(/\s*\n\s*/g, ' '),
   };
 }
 
-/** Checks shared by the containers of a Job's pod and of a MiniCluster (and its flux view). */
-function containerViolations(container: Obj, path: string): Violation[] {
+/**
+ * A namespace other than the step's is refused: the model is told not to set one, and asking for
+ * kube-system or another team's namespace is the hostile case. `default`, which models write when
+ * they do not know the namespace, is rewritten to the step's (forceMetadata), as is the step's own.
+ */
+function namespaceViolation(object: Obj, policy: ManifestPolicy): Violation[] {
+  const namespace = asObj(object['metadata'])?.['namespace'];
+  if (namespace === undefined || namespace === null || namespace === '') return [];
+  if (namespace === 'default' || namespace === policy.namespace) return [];
+  return [
+    {
+      reason: 'Namespace',
+      path: 'metadata.namespace',
+      message: `${show(namespace)} is not the step's namespace "${policy.namespace}"`,
+    },
+  ];
+}
+
+// Pod Security's baseline: the sysctls a pod may set, and the SELinux types a container may run as.
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+]);
+const SELINUX_TYPES = new Set([
+  '',
+  'container_t',
+  'container_init_t',
+  'container_kvm_t',
+  'container_engine_t',
+]);
+
+/**
+ * What a pod's or a container's securityContext may not ask for: Pod Security's baseline (no
+ * privileged mode, no added capabilities, no unmasked /proc, no Unconfined seccomp or AppArmor, no
+ * custom SELinux labels, no unsafe sysctls, no Windows host process), no privilege escalation, and,
+ * when the policy runs pods as non-root, no root.
+ */
+function securityViolations(
+  security: Obj | undefined,
+  path: string,
+  policy: ManifestPolicy,
+  level: 'pod' | 'container',
+): Violation[] {
   const out: Violation[] = [];
-  const security = asObj(container['securityContext']);
   if (!security) return out;
-  if (security['privileged'] === true) {
+  const at = `${path}.securityContext`;
+  const privileged = (field: string, message: string) =>
+    out.push({ reason: 'Privileged', path: `${at}.${field}`, message });
+  if (level === 'container') {
+    if (security['privileged'] === true) privileged('privileged', 'privileged containers are not allowed');
+    if (security['allowPrivilegeEscalation'] === true)
+      privileged('allowPrivilegeEscalation', 'privilege escalation is not allowed');
+    const added = asArray(asObj(security['capabilities'])?.['add']);
+    if (added.length > 0) {
+      out.push({
+        reason: 'AddedCapabilities',
+        path: `${at}.capabilities.add`,
+        message: `adding capabilities (${added.map(String).join(', ')}) is not allowed`,
+      });
+    }
+    const procMount = security['procMount'];
+    if (procMount !== undefined && procMount !== 'Default')
+      privileged('procMount', `procMount ${show(procMount)} unmasks /proc; only Default is allowed`);
+  }
+  for (const profile of ['seccompProfile', 'appArmorProfile'] as const) {
+    const type = asObj(security[profile])?.['type'];
+    if (type === 'Unconfined') privileged(`${profile}.type`, `an Unconfined ${profile} is not allowed`);
+  }
+  const selinux = asObj(security['seLinuxOptions']);
+  if (selinux) {
+    for (const field of ['user', 'role'] as const) {
+      if (selinux[field] !== undefined && selinux[field] !== '')
+        privileged(`seLinuxOptions.${field}`, `setting the SELinux ${field} is not allowed`);
+    }
+    const type = selinux['type'];
+    if (type !== undefined && !SELINUX_TYPES.has(String(type)))
+      privileged('seLinuxOptions.type', `SELinux type ${show(type)} is not allowed`);
+  }
+  if (asObj(security['windowsOptions'])?.['hostProcess'] === true) {
     out.push({
-      reason: 'Privileged',
-      path: `${path}.securityContext.privileged`,
-      message: 'privileged containers are not allowed',
+      reason: 'HostNamespace',
+      path: `${at}.windowsOptions.hostProcess`,
+      message: 'host process containers are not allowed',
     });
   }
-  if (security['allowPrivilegeEscalation'] === true) {
-    out.push({
-      reason: 'Privileged',
-      path: `${path}.securityContext.allowPrivilegeEscalation`,
-      message: 'privilege escalation is not allowed',
+  if (level === 'pod') {
+    asArray(security['sysctls']).forEach((sysctl, i) => {
+      const name = asObj(sysctl)?.['name'];
+      if (!SAFE_SYSCTLS.has(String(name)))
+        privileged(`sysctls[${i}]`, `sysctl ${show(name)} is not one of the safe sysctls`);
     });
   }
-  const added = asArray(asObj(security['capabilities'])?.['add']);
-  if (added.length > 0) {
-    out.push({
-      reason: 'AddedCapabilities',
-      path: `${path}.securityContext.capabilities.add`,
-      message: `adding capabilities (${added.map(String).join(', ')}) is not allowed`,
-    });
+  if (policy.runAsNonRoot) {
+    if (security['runAsUser'] === 0)
+      out.push({
+        reason: 'RunAsRoot',
+        path: `${at}.runAsUser`,
+        message: 'running as root (user 0) is not allowed',
+      });
+    if (security['runAsNonRoot'] === false) {
+      out.push({
+        reason: 'RunAsRoot',
+        path: `${at}.runAsNonRoot`,
+        message: 'runAsNonRoot: false is not allowed',
+      });
+    }
+  }
+  return out;
+}
+
+/** Checks shared by the containers of a Job's pod and of a MiniCluster (and its flux view). */
+function containerViolations(container: Obj, path: string, policy: ManifestPolicy): Violation[] {
+  return securityViolations(asObj(container['securityContext']), path, policy, 'container');
+}
+
+/** A container's ports: a hostPort (or hostIP) opens a port on the node itself. */
+function hostPortViolations(container: Obj, path: string): Violation[] {
+  const out: Violation[] = [];
+  asArray(container['ports']).forEach((item, i) => {
+    const port = asObj(item) ?? {};
+    for (const field of ['hostPort', 'hostIP'] as const) {
+      if (port[field] !== undefined && port[field] !== 0 && port[field] !== '') {
+        out.push({
+          reason: 'HostPort',
+          path: `${path}.ports[${i}].${field}`,
+          message: `${field} ${show(port[field])} binds a port on the node; it is not allowed`,
+        });
+      }
+    }
+  });
+  return out;
+}
+
+/** Tolerations that place a pod on control-plane nodes, or anywhere whatever its taints. */
+function tolerationViolations(tolerations: unknown, path: string): Violation[] {
+  const out: Violation[] = [];
+  asArray(tolerations).forEach((item, i) => {
+    const toleration = asObj(item) ?? {};
+    const key = toleration['key'];
+    if ((key === undefined || key === '') && toleration['operator'] === 'Exists') {
+      out.push({
+        reason: 'NodePinning',
+        path: `${path}[${i}]`,
+        message: 'a toleration of every taint is not allowed',
+      });
+    } else if (typeof key === 'string' && /^node-role\.kubernetes\.io\/(control-plane|master)$/.test(key)) {
+      out.push({
+        reason: 'NodePinning',
+        path: `${path}[${i}]`,
+        message: `tolerating ${key} would run on control-plane nodes; it is not allowed`,
+      });
+    }
+  });
+  return out;
+}
+
+const CAPPED = ['cpu', 'memory'] as const;
+type Capped = (typeof CAPPED)[number];
+
+const formatAmount = (resource: Capped, value: number) => {
+  if (resource === 'cpu') return `${Number(value.toPrecision(6))}`;
+  const gi = value / 2 ** 30;
+  return gi >= 1 ? `${Number(gi.toPrecision(6))}Gi` : `${Number((value / 2 ** 20).toPrecision(6))}Mi`;
+};
+
+/**
+ * Requests and limits beyond the policy's caps. Each value is checked, and then the pod as the
+ * scheduler counts it: the sum over its containers (a request, else its limit), or its largest init
+ * container if that is more. Values that are not quantities are left to the schema check.
+ */
+function resourceViolations(
+  containers: { resources: unknown; path: string }[],
+  inits: { resources: unknown; path: string }[],
+  podPath: string,
+  policy: ManifestPolicy,
+): Violation[] {
+  const out: Violation[] = [];
+  for (const resource of CAPPED) {
+    const capText = policy.maxRequests?.[resource];
+    const cap = parseQuantity(capText);
+    if (cap === undefined) continue;
+    const amount = (resources: unknown): number => {
+      const r = asObj(resources);
+      return parseQuantity(asObj(r?.['requests'])?.[resource] ?? asObj(r?.['limits'])?.[resource]) ?? 0;
+    };
+    let each = false;
+    for (const { resources, path } of [...containers, ...inits]) {
+      for (const list of ['requests', 'limits'] as const) {
+        const raw = asObj(asObj(resources)?.[list])?.[resource];
+        const value = parseQuantity(raw);
+        if (value !== undefined && value > cap) {
+          each = true;
+          out.push({
+            reason: 'ResourceCap',
+            path: `${path}.resources.${list}.${resource}`,
+            message: `${show(raw)} is more than the ${capText} of ${resource} a pod may have`,
+          });
+        }
+      }
+    }
+    if (each) continue;
+    const total = Math.max(
+      containers.reduce((sum, c) => sum + amount(c.resources), 0),
+      ...inits.map((c) => amount(c.resources)),
+    );
+    if (total > cap) {
+      out.push({
+        reason: 'ResourceCap',
+        path: podPath,
+        message: `the containers ask for ${formatAmount(resource, total)} of ${resource} together, more than the ${capText} a pod may have`,
+      });
+    }
   }
   return out;
 }
@@ -240,6 +520,79 @@ function serviceAccountViolation(value: unknown, path: string, policy: ManifestP
   const allowed = policy.serviceAccountName ?? 'default';
   if (value === allowed) return [];
   return [{ reason: 'ServiceAccount', path, message: `service account ${show(value)} is not allowed` }];
+}
+
+function tokenViolation(value: unknown, path: string): Violation[] {
+  if (value !== true) return [];
+  return [
+    {
+      reason: 'ServiceAccountToken',
+      path,
+      message: 'mounting a service account token gives the run Kubernetes API credentials; it is not allowed',
+    },
+  ];
+}
+
+/** The volume sources of V1Volume (every field but name); fields it does not know are the schema check's. */
+const VOLUME_SOURCES = new Set(
+  (modelOf('V1Volume')?.getAttributeTypeMap() ?? []).map((a) => a.baseName).filter((n) => n !== 'name'),
+);
+const SAFE_VOLUMES = new Set(['emptyDir', 'configMap', 'downwardAPI']);
+const WHY_NOT: Record<string, string> = {
+  csi: 'an inline CSI volume mounts whatever its driver reaches (node paths, cloud secrets)',
+  ephemeral: 'an ephemeral volume creates a PersistentVolumeClaim, and runs create nothing',
+  persistentVolumeClaim: 'runs may not mount PersistentVolumeClaims',
+  gitRepo: 'a gitRepo volume runs git on the node',
+  flexVolume: 'a flexVolume runs a driver binary on the node',
+  image: 'an image volume pulls another image onto the node',
+};
+
+/**
+ * A pod volume, by allow-list: emptyDir, configMap, downwardAPI, projected (of those, and of listed
+ * Secrets) and listed Secrets. hostPath, inline CSI, ephemeral claims, network and cloud disks, and
+ * service account tokens are refused, whichever way they are written.
+ */
+function volumeViolations(volume: Obj, path: string, policy: ManifestPolicy): Violation[] {
+  const out: Violation[] = [];
+  for (const source of Object.keys(volume)) {
+    if (!VOLUME_SOURCES.has(source) || SAFE_VOLUMES.has(source)) continue;
+    if (source === 'hostPath') {
+      out.push({ reason: 'HostPath', path: `${path}.hostPath`, message: 'hostPath volumes are not allowed' });
+    } else if (source === 'secret') {
+      out.push(...secretViolation(asObj(volume['secret'])?.['secretName'], `${path}.secret`, policy));
+    } else if (source === 'projected') {
+      asArray(asObj(volume['projected'])?.['sources']).forEach((item, j) => {
+        const projection = asObj(item) ?? {};
+        const at = `${path}.projected.sources[${j}]`;
+        for (const kind of Object.keys(projection)) {
+          if (kind === 'configMap' || kind === 'downwardAPI') continue;
+          if (kind === 'secret') {
+            out.push(...secretViolation(asObj(projection['secret'])?.['name'], `${at}.secret`, policy));
+          } else if (kind === 'serviceAccountToken') {
+            out.push({
+              reason: 'ServiceAccountToken',
+              path: `${at}.serviceAccountToken`,
+              message:
+                'a projected service account token gives the run Kubernetes API credentials; it is not allowed',
+            });
+          } else if (kind === 'clusterTrustBundle' || kind === 'podCertificate') {
+            out.push({
+              reason: 'Volume',
+              path: `${at}.${kind}`,
+              message: `${kind} projections are not allowed`,
+            });
+          }
+        }
+      });
+    } else {
+      out.push({
+        reason: 'Volume',
+        path: `${path}.${source}`,
+        message: `${WHY_NOT[source] ?? `${source} volumes are not allowed`}`,
+      });
+    }
+  }
+  return out;
 }
 
 function jobPolicy(job: Obj, policy: ManifestPolicy, changes: string[]): Violation[] {
@@ -269,34 +622,40 @@ function jobPolicy(job: Obj, policy: ManifestPolicy, changes: string[]): Violati
   }
   out.push(...serviceAccountViolation(pod['serviceAccountName'], `${base}.serviceAccountName`, policy));
   out.push(...serviceAccountViolation(pod['serviceAccount'], `${base}.serviceAccount`, policy));
-  asArray(pod['volumes']).forEach((volume, i) => {
-    const v = asObj(volume) ?? {};
-    if (v['hostPath'] !== undefined) {
+  out.push(...tokenViolation(pod['automountServiceAccountToken'], `${base}.automountServiceAccountToken`));
+  if (typeof pod['nodeName'] === 'string' && pod['nodeName'] !== '') {
+    out.push({
+      reason: 'NodePinning',
+      path: `${base}.nodeName`,
+      message: `pinning the pod to node ${show(pod['nodeName'])} bypasses the scheduler; it is not allowed`,
+    });
+  }
+  out.push(...tolerationViolations(pod['tolerations'], `${base}.tolerations`));
+  out.push(...securityViolations(asObj(pod['securityContext']), base, policy, 'pod'));
+  for (const [key, value] of Object.entries(asObj(asObj(template['metadata'])?.['annotations']) ?? {})) {
+    if (key.startsWith('container.apparmor.security.beta.kubernetes.io/') && value === 'unconfined') {
       out.push({
-        reason: 'HostPath',
-        path: `${base}.volumes[${i}].hostPath`,
-        message: 'hostPath volumes are not allowed',
+        reason: 'Privileged',
+        path: `spec.template.metadata.annotations.${key}`,
+        message: 'an unconfined AppArmor profile is not allowed',
       });
     }
-    out.push(...secretViolation(asObj(v['secret'])?.['secretName'], `${base}.volumes[${i}].secret`, policy));
-    asArray(asObj(v['projected'])?.['sources']).forEach((source, j) => {
-      out.push(
-        ...secretViolation(
-          asObj(asObj(source)?.['secret'])?.['name'],
-          `${base}.volumes[${i}].projected.sources[${j}].secret`,
-          policy,
-        ),
-      );
-    });
+  }
+  asArray(pod['volumes']).forEach((volume, i) => {
+    out.push(...volumeViolations(asObj(volume) ?? {}, `${base}.volumes[${i}]`, policy));
   });
   asArray(pod['imagePullSecrets']).forEach((ref, i) => {
     out.push(...secretViolation(asObj(ref)?.['name'], `${base}.imagePullSecrets[${i}]`, policy));
   });
+  const sized: { resources: unknown; path: string }[] = [];
+  const initSized: { resources: unknown; path: string }[] = [];
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
     asArray(pod[list]).forEach((item, i) => {
       const container = asObj(item) ?? {};
       const path = `${base}.${list}[${i}]`;
-      out.push(...containerViolations(container, path));
+      (list === 'containers' ? sized : initSized).push({ resources: container['resources'], path });
+      out.push(...containerViolations(container, path, policy));
+      out.push(...hostPortViolations(container, path));
       asArray(container['env']).forEach((env, j) => {
         const ref = asObj(asObj(asObj(env)?.['valueFrom'])?.['secretKeyRef']);
         if (ref)
@@ -308,6 +667,9 @@ function jobPolicy(job: Obj, policy: ManifestPolicy, changes: string[]): Violati
       });
     });
   }
+  // Pod-level resources (Kubernetes 1.32+) bound the pod as a whole.
+  if (pod['resources'] !== undefined) initSized.push({ resources: pod['resources'], path: base });
+  out.push(...resourceViolations(sized, initSized, `${base}.containers`, policy));
   if (out.length > 0) return out;
 
   // Forced fields.
@@ -317,6 +679,8 @@ function jobPolicy(job: Obj, policy: ManifestPolicy, changes: string[]): Violati
   if (policy.serviceAccountName)
     set(pod, 'serviceAccountName', policy.serviceAccountName, `${base}.serviceAccountName`, changes);
   if (pod['serviceAccount'] !== undefined) remove(pod, 'serviceAccount', `${base}.serviceAccount`, changes);
+  if (policy.runAsNonRoot)
+    set(child(pod, 'securityContext'), 'runAsNonRoot', true, `${base}.securityContext.runAsNonRoot`, changes);
   capBackoff(spec, policy, 'spec.backoffLimit', changes);
   set(spec, 'activeDeadlineSeconds', policy.activeDeadlineSeconds, 'spec.activeDeadlineSeconds', changes);
   // A hand-written selector could adopt pods that are not this run's; suspend would never start it;
@@ -358,33 +722,51 @@ function miniclusterPolicy(cluster: Obj, policy: ManifestPolicy, changes: string
     }
   }
   out.push(...serviceAccountViolation(pod?.['serviceAccountName'], 'spec.pod.serviceAccountName', policy));
+  out.push(...tokenViolation(pod?.['automountServiceAccountToken'], 'spec.pod.automountServiceAccountToken'));
+  out.push(...tolerationViolations(pod?.['tolerations'], 'spec.pod.tolerations'));
+  out.push(...securityViolations(asObj(pod?.['securityContext']), 'spec.pod', policy, 'pod'));
   const flux = asObj(spec['flux']);
   const view = asObj(flux?.['container']);
   out.push(...secretViolation(flux?.['mungeSecret'], 'spec.flux.mungeSecret', policy));
+  const sized: { resources: unknown; path: string }[] = [];
+  const initSized: { resources: unknown; path: string }[] = [];
   if (view) {
-    out.push(...containerViolations(view, 'spec.flux.container'));
+    out.push(...containerViolations(view, 'spec.flux.container', policy));
     out.push(...secretViolation(view['imagePullSecret'], 'spec.flux.container.imagePullSecret', policy));
+    // The flux view is copied in by an init container.
+    initSized.push({ resources: view['resources'], path: 'spec.flux.container' });
+  }
+  // spec.pod.resources is one map of quantities for the pod, requests and limits alike.
+  if (pod?.['resources'] !== undefined) {
+    initSized.push({
+      resources: { requests: pod['resources'], limits: pod['resources'] },
+      path: 'spec.pod',
+    });
   }
   containers.forEach((item, i) => {
     const container = asObj(item) ?? {};
     const path = `spec.containers[${i}]`;
-    out.push(...containerViolations(container, path));
+    sized.push({ resources: container['resources'], path });
+    out.push(...containerViolations(container, path, policy));
     out.push(...secretViolation(container['imagePullSecret'], `${path}.imagePullSecret`, policy));
     for (const [key, secret] of Object.entries(asObj(container['secrets']) ?? {})) {
       out.push(...secretViolation(asObj(secret)?.['name'], `${path}.secrets.${key}`, policy));
     }
     for (const [key, volume] of Object.entries(asObj(container['volumes']) ?? {})) {
       const v = asObj(volume) ?? {};
-      if (v['hostPath'] !== undefined) {
-        out.push({
-          reason: 'HostPath',
-          path: `${path}.volumes.${key}.hostPath`,
-          message: 'hostPath volumes are not allowed',
-        });
+      const at = `${path}.volumes.${key}`;
+      if (v['hostPath'] !== undefined)
+        out.push({ reason: 'HostPath', path: `${at}.hostPath`, message: 'hostPath volumes are not allowed' });
+      if (v['csiDriver'] !== undefined) {
+        out.push({ reason: 'Volume', path: `${at}.csiDriver`, message: WHY_NOT['csi']! });
       }
-      out.push(...secretViolation(v['secretName'], `${path}.volumes.${key}.secretName`, policy));
+      if (v['claimName'] !== undefined) {
+        out.push({ reason: 'Volume', path: `${at}.claimName`, message: WHY_NOT['persistentVolumeClaim']! });
+      }
+      out.push(...secretViolation(v['secretName'], `${at}.secretName`, policy));
     }
   });
+  out.push(...resourceViolations(sized, initSized, 'spec.containers', policy));
   if (out.length > 0) return out;
 
   // Forced fields.
@@ -398,6 +780,10 @@ function miniclusterPolicy(cluster: Obj, policy: ManifestPolicy, changes: string
   if (spec['cleanup'] !== undefined) set(spec, 'cleanup', false, 'spec.cleanup', changes);
   set(spec, 'deadlineSeconds', policy.activeDeadlineSeconds, 'spec.deadlineSeconds', changes);
   capBackoff(spec, policy, 'spec.backoffLimit', changes);
+  if (policy.runAsNonRoot) {
+    const security = child(child(spec, 'pod'), 'securityContext');
+    set(security, 'runAsNonRoot', true, 'spec.pod.securityContext.runAsNonRoot', changes);
+  }
   if (policy.serviceAccountName) {
     set(
       child(spec, 'pod'),

@@ -16,7 +16,15 @@ describe('loadConfig', () => {
       healthPort: 8081,
       leaderElect: true,
       runServiceAccount: 'default',
+      maxCpuRequest: '64',
+      maxMemoryRequest: '256Gi',
+      runAsNonRoot: false,
     });
+  });
+
+  it('reads the resource caps as Kubernetes quantities', () => {
+    const config = loadConfig({ maxCpuRequest: 8 }, { FRACTALE_MAX_MEMORY_REQUEST: '1.5Ti' });
+    expect([config.maxCpuRequest, config.maxMemoryRequest]).toEqual(['8', '1.5Ti']);
   });
 
   it('reads the environment, and flags win over it', () => {
@@ -47,6 +55,12 @@ describe('loadConfig', () => {
     ],
     [{ FRACTALE_LEADER_ELECT: 'maybe' }, /--leader-elect \(FRACTALE_LEADER_ELECT\)/],
     [{ FRACTALE_LOG_BUDGET: '50' }, /--log-budget \(FRACTALE_LOG_BUDGET\): .*200/],
+    [
+      { FRACTALE_MAX_CPU_REQUEST: 'lots' },
+      /--max-cpu-request \(FRACTALE_MAX_CPU_REQUEST\): must be a positive Kubernetes quantity/,
+    ],
+    [{ FRACTALE_MAX_MEMORY_REQUEST: '0' }, /--max-memory-request \(FRACTALE_MAX_MEMORY_REQUEST\)/],
+    [{ FRACTALE_RUN_AS_NON_ROOT: 'sometimes' }, /--run-as-non-root \(FRACTALE_RUN_AS_NON_ROOT\)/],
   ])('refuses %o naming the flag and the variable', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError);
     expect(() => loadConfig({}, env)).toThrow(message);

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { KANIKO_IMAGE } from '../agents/build/manifests.ts';
 import { formatIssues } from '../api/context.ts';
 import { DEFAULT_LOG_BUDGET_TOKENS, MIN_LOG_BUDGET_TOKENS } from '../kube/logfilter.ts';
+import { DEFAULT_MAX_CPU_REQUEST, DEFAULT_MAX_MEMORY_REQUEST } from '../kube/policy.ts';
+import { parseQuantity } from '../kube/quantity.ts';
 
 /** The Kaniko image builds run by default (see KANIKO_IMAGE for why this fork). */
 export const DEFAULT_KANIKO_IMAGE = KANIKO_IMAGE;
@@ -14,6 +16,10 @@ const bool = z.union([
 ]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const port = int(0, 65535);
+const quantity = (example: string) =>
+  z.coerce.string().refine((v) => (parseQuantity(v) ?? 0) > 0, {
+    message: `must be a positive Kubernetes quantity, e.g. ${example}`,
+  });
 
 export const operatorConfig = z.object({
   namespaces: z
@@ -41,6 +47,15 @@ export const operatorConfig = z.object({
   defaultMaxAttempts: int(1, 100).default(10),
   defaultMaxRuntime: int(1, 7 * 24 * 3600).default(600),
   logBudget: int(MIN_LOG_BUDGET_TOKENS, 100_000).default(DEFAULT_LOG_BUDGET_TOKENS),
+  maxCpuRequest: quantity('"64" or "500m"')
+    .default(DEFAULT_MAX_CPU_REQUEST)
+    .describe("the most CPU a generated run's pod may request or be limited to"),
+  maxMemoryRequest: quantity('"256Gi"')
+    .default(DEFAULT_MAX_MEMORY_REQUEST)
+    .describe("the most memory a generated run's pod may request or be limited to"),
+  runAsNonRoot: bool
+    .default(false)
+    .describe('refuse generated runs that ask for root, and make their pods run as non-root'),
   metricsPort: port.default(8080),
   healthPort: port.default(8081),
   leaderElect: bool.default(true),
@@ -77,6 +92,9 @@ export const ENV: Record<keyof OperatorConfig, string> = {
   defaultMaxAttempts: 'FRACTALE_DEFAULT_MAX_ATTEMPTS',
   defaultMaxRuntime: 'FRACTALE_DEFAULT_MAX_RUNTIME',
   logBudget: 'FRACTALE_LOG_BUDGET',
+  maxCpuRequest: 'FRACTALE_MAX_CPU_REQUEST',
+  maxMemoryRequest: 'FRACTALE_MAX_MEMORY_REQUEST',
+  runAsNonRoot: 'FRACTALE_RUN_AS_NON_ROOT',
   metricsPort: 'FRACTALE_METRICS_PORT',
   healthPort: 'FRACTALE_HEALTH_PORT',
   leaderElect: 'FRACTALE_LEADER_ELECT',

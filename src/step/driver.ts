@@ -22,6 +22,11 @@ export interface AgentSettings {
   fluxValidatorImage?: string;
   /** Token budget for logs shown to the model. */
   logBudgetTokens: number;
+  /** The most CPU and memory (Kubernetes quantities) a generated run's pod may request; unset: no cap. */
+  maxCpuRequest?: string;
+  maxMemoryRequest?: string;
+  /** Generated runs may not ask for root, and their pods run with runAsNonRoot. */
+  runAsNonRoot?: boolean;
 }
 
 /** What the cluster looks like, for prompts (read once per attempt, never from the model). */

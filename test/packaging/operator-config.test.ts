@@ -56,7 +56,14 @@ describe('the operator reads the environment the chart sets', () => {
       operatorEnv(
         render({
           values: [kindValues],
-          set: ['watchNamespaces={team-a,team-b}', 'concurrency=3', 'run.serviceAccount=runner'],
+          set: [
+            'watchNamespaces={team-a,team-b}',
+            'concurrency=3',
+            'run.serviceAccount=runner',
+            'run.maxCpuRequest=16',
+            'run.maxMemoryRequest=64Gi',
+            'run.runAsNonRoot=true',
+          ],
         }),
       ),
     );
@@ -66,6 +73,9 @@ describe('the operator reads the environment the chart sets', () => {
       registry: 'kind-registry:5000',
       insecureRegistry: true,
       runServiceAccount: 'runner',
+      maxCpuRequest: '16',
+      maxMemoryRequest: '64Gi',
+      runAsNonRoot: true,
       apiKeySecret: 'fractale-api-key:api-key',
       leaderElect: true,
     } satisfies Partial<OperatorConfig>);
@@ -84,6 +94,9 @@ describe('the operator reads the environment the chart sets', () => {
       'defaultMaxAttempts',
       'defaultMaxRuntime',
       'logBudget',
+      'maxCpuRequest',
+      'maxMemoryRequest',
+      'runAsNonRoot',
       'metricsPort',
       'healthPort',
       'leaderElect',

@@ -1,7 +1,7 @@
 // The kubernetes-job agent: a Job manifest from the model, held to the policy, run, and watched.
 import { JOB_RULES, jobGeneratePrompt, jobRegeneratePrompt } from '../../prompts/kubernetes-job.ts';
 import type { AgentDriver } from '../../step/driver.ts';
-import { acceptManifest, runFixedContext, runPromptInput } from '../run.ts';
+import { acceptManifest, runFixedContext, runPreflight, runPromptInput } from '../run.ts';
 
 export const kubernetesJobDriver: AgentDriver = {
   agent: 'kubernetes-job',
@@ -9,6 +9,7 @@ export const kubernetesJobDriver: AgentDriver = {
   artifactName: 'job.yaml',
   debug: { artifactKind: 'Kubernetes Job', artifactLanguage: 'yaml', rules: JOB_RULES },
   fixedContext: runFixedContext,
+  preflight: runPreflight,
   prompt(input) {
     const base = runPromptInput(input);
     const previous = input.previous;

@@ -6,7 +6,7 @@ import {
   miniclusterRegeneratePrompt,
 } from '../../prompts/minicluster.ts';
 import type { AgentDriver } from '../../step/driver.ts';
-import { acceptManifest, runFixedContext, runPromptInput } from '../run.ts';
+import { acceptManifest, runFixedContext, runPreflight, runPromptInput } from '../run.ts';
 
 export const miniclusterDriver: AgentDriver = {
   agent: 'minicluster',
@@ -14,6 +14,7 @@ export const miniclusterDriver: AgentDriver = {
   artifactName: 'minicluster.yaml',
   debug: { artifactKind: 'MiniCluster', artifactLanguage: 'yaml', rules: MINICLUSTER_RULES },
   fixedContext: runFixedContext,
+  preflight: runPreflight,
   prompt(input) {
     const base = {
       ...runPromptInput(input),

@@ -5,6 +5,7 @@
  * watch listeners run synchronously after each write, in order.
  */
 import { randomUUID } from 'node:crypto';
+import { admit as admitPodSecurity, namespacePolicy } from './pod-security.ts';
 import {
   builtinTypes,
   prepareBuiltinCreate,
@@ -378,6 +379,7 @@ export class Store {
     if (t.kind === 'CustomResourceDefinition') this.prepareCrd(o);
     const causes = [...this.validateMeta(t, o), ...this.validateBody(t, o, undefined)];
     if (causes.length > 0) throw invalid(t, name, causes);
+    this.podSecurity(t, o, name, options);
     const bucket = this.bucket(t);
     const key = this.keyOf(t, meta.namespace, name);
     if (bucket.has(key)) {
@@ -395,6 +397,46 @@ export class Store {
     this.emit(t, 'ADDED', stored, undefined);
     if (t.kind === 'Namespace' && t.group === '') this.publishRootCa(name);
     return structuredClone(stored);
+  }
+
+  /**
+   * The PodSecurity admission plugin on create (pod-security.ts): a Namespace's pod-security labels
+   * must parse; a Pod that violates its namespace's enforce level is refused; a Pod or an object with
+   * a pod template that violates the warn level gets a warning.
+   */
+  private podSecurity(t: ResourceType, o: KubeObject, name: string, options: WriteOptions): void {
+    if (t.crd) return;
+    if (t.group === '' && t.kind === 'Namespace') {
+      const { errors } = namespacePolicy(o.metadata.labels);
+      if (errors.length > 0) {
+        throw invalid(
+          t,
+          name,
+          errors.map((e) => ({
+            reason: 'FieldValueInvalid',
+            field: e.field,
+            message: `Invalid value: ${JSON.stringify(e.value)}: ${e.message}`,
+          })),
+        );
+      }
+      return;
+    }
+    if (!t.namespaced) return;
+    const namespace = this.objects.get('/namespaces')?.get(o.metadata.namespace ?? '');
+    const result = admitPodSecurity(t.kind, o, namespace?.metadata.labels);
+    if (!result.allowed) {
+      throw new StatusError(
+        403,
+        'Forbidden',
+        `${qualifiedResource(t)} "${name}" is forbidden: ${result.message}`,
+        {
+          name,
+          group: t.group,
+          kind: t.plural,
+        },
+      );
+    }
+    options.warnings?.push(...result.warnings);
   }
 
   /**

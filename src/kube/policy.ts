@@ -159,8 +159,19 @@ export function applyManifestPolicy(text: string, policy: ManifestPolicy): Polic
   return { ok: true, object, changes };
 }
 
+/** A parser error as the model should read it (a stack overflow means nesting, not a bug of ours). */
+const yamlError = (message: string) =>
+  /Maximum call stack size exceeded/.test(message)
+    ? 'the YAML does not parse: it is nested too deeply'
+    : `the YAML does not parse: ${message.split('\n')[0]}`;
+
 function parseOne(text: string): { object: Obj } | { violation: Violation } {
-  const documents = parseAllDocuments(text);
+  let documents: ReturnType<typeof parseAllDocuments>;
+  try {
+    documents = parseAllDocuments(text);
+  } catch (error) {
+    return { violation: { reason: 'InvalidYAML', path: '(manifest)', message: yamlError(String(error)) } };
+  }
   if (!Array.isArray(documents)) {
     return {
       violation: {
@@ -177,7 +188,7 @@ function parseOne(text: string): { object: Obj } | { violation: Violation } {
         violation: {
           reason: 'InvalidYAML',
           path: '(manifest)',
-          message: `the YAML does not parse: ${error.message.split('\n')[0]}`,
+          message: yamlError(error.message),
         },
       };
     }
@@ -203,7 +214,7 @@ function parseOne(text: string): { object: Obj } | { violation: Violation } {
       violation: {
         reason: 'InvalidYAML',
         path: '(manifest)',
-        message: `the YAML does not parse: ${(error as Error).message}`,
+        message: yamlError((error as Error).message),
       },
     };
   }

@@ -301,7 +301,7 @@ describe('namespace labels', () => {
       errors: 1,
     },
   ])('$labels', ({ labels, enforce, warn, errors }) => {
-    const result = namespacePolicy(labels);
+    const result = namespacePolicy(labels as Record<string, string>);
     const show = (lv: LevelVersion) => `${lv.level}:${lv.version}`;
     expect([show(result.policy.enforce), show(result.policy.warn), result.errors.length]).toEqual([
       enforce,

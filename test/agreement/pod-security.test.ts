@@ -206,7 +206,7 @@ describe('Pod Security admission on the lane’s API server', () => {
       );
       return events.items.find((e) => e.reason === 'FailedCreate');
     }, 60_000);
-    expect(event.message).toMatch(
+    expect(event?.message).toMatch(
       new RegExp(
         `^Error creating: pods "run-[a-z0-9]{5}" is forbidden: violates PodSecurity "restricted:latest": ${detail.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
       ),

@@ -90,9 +90,17 @@ function goalsOf(runs: ChaosFigures[], options: ChaosBenchOptions): Goal[] {
       r.name,
       'plans completed with the phase their script implies',
       `${r.completed}/${r.plans}`,
-      'all',
-      r.completed === r.plans,
+      r.name === 'model-faults' ? 'the rest end naming the fault' : 'all',
+      r.completed + r.endedNamingModelFault === r.plans,
     );
+    if (r.name === 'model-faults')
+      add(
+        r.name,
+        'plans ended Failed naming a block or empty answer (not retried)',
+        r.endedNamingModelFault,
+        'reported',
+        true,
+      );
     add(
       r.name,
       'duplicate Jobs or MiniClusters for one attempt',
@@ -137,8 +145,8 @@ function goalsOf(runs: ChaosFigures[], options: ChaosBenchOptions): Goal[] {
       add(r.name, 'SIGKILLs', r.kills, `>= ${options.kills}`, r.kills >= options.kills);
       add(
         r.name,
-        'prompts asked again after a kill (in flight, or not yet stored)',
-        r.repeatsAfterKill,
+        'prompts asked again after a kill: in flight / answered but not yet stored',
+        `${r.repeatsAfterKill - r.repeatsAnswerLost} / ${r.repeatsAnswerLost}`,
         'reported',
         true,
       );
@@ -203,6 +211,7 @@ export function formatReport(report: ChaosReport): string {
     );
     for (const w of r.wrongPhase.slice(0, 5))
       lines.push(`  ${w.plan} (${w.scenario}) ended ${w.phase ?? 'unfinished'}: ${w.message ?? ''}`);
+    if (r.duplicates.length > 0) lines.push(`  created twice: ${r.duplicates.slice(0, 10).join(', ')}`);
     if (r.stuckSteps.length > 0) lines.push(`  stuck: ${r.stuckSteps.slice(0, 10).join(', ')}`);
     if (Object.keys(r.leftovers).length > 0) lines.push(`  left: ${JSON.stringify(r.leftovers)}`);
     for (const p of r.persistent)

@@ -89,6 +89,8 @@ export interface ChaosFigures {
   name: string;
   plans: number;
   completed: number;
+  /** Plans that ended Failed naming a model fault the model client does not retry (blocked, empty). */
+  endedNamingModelFault: number;
   wrongPhase: { plan: string; scenario: string; phase: string | undefined; message: string | undefined }[];
   wallSeconds: number;
   kills: number;
@@ -96,6 +98,8 @@ export interface ChaosFigures {
   unexpectedExits: number;
   lostLeaseExits: number;
   duplicateObjects: number;
+  /** Which: resource/name. */
+  duplicates: string[];
   historyMissing: number;
   historyDoubled: number;
   /** Attempts beyond the scripts' (a fault that cost an attempt). */
@@ -108,6 +112,8 @@ export interface ChaosFigures {
   unexplainedRepeats: number;
   /** Prompts asked again after a kill: the call was in flight, or its answer not yet stored. */
   repeatsAfterKill: number;
+  /** Of those, the ones whose answer had been sent before the kill (received, but not yet stored). */
+  repeatsAnswerLost: number;
   maxRequestsPerCall: number;
   stuckSteps: string[];
   leftovers: Record<string, number>;
@@ -323,6 +329,10 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     );
     child.stdout?.pipe(logFile, { end: false });
     child.stderr?.pipe(logFile, { end: false });
+    let tail = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      tail = (tail + chunk.toString('utf8')).slice(-4096);
+    });
     const replica: Replica = {
       id,
       process: child,
@@ -332,9 +342,18 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     void replica.exited.then((code) => {
       if (replica.killed || stopping) return;
       // Lost the lease (exit 1 after "Lost the leader lease") or crashed: start it again either way.
-      if (code === 1) lostLeaseExits++;
-      else unexpectedExits++;
-      log(`replica ${id} exited with ${code}; starting another`);
+      if (code === 1 && tail.includes('Lost the leader lease')) lostLeaseExits++;
+      else {
+        unexpectedExits++;
+        log(
+          `replica ${id} exited with ${code}: ${tail.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`,
+        );
+      }
+      if (unexpectedExits > 20) {
+        stopping = true;
+        log(`${options.name}: the operator keeps exiting; giving up on this run`);
+        return;
+      }
       replicas.delete(id);
       const again = startReplica();
       replicas.set(again.id, again);
@@ -390,7 +409,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
   };
   let nextKill = options.kills ? started + gap(options.kills.gapMs, random) : Number.POSITIVE_INFINITY;
   const deadline = started + options.timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !stopping) {
     observe();
     if (plansDone() === plans.length) break;
     if (options.kills && killTimes.length < options.kills.count && Date.now() >= nextKill) {
@@ -433,6 +452,8 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
   const wrongPhase: ChaosFigures['wrongPhase'] = [];
   const persistent: ChaosFigures['persistent'] = [];
   let completed = 0;
+  let endedNamingModelFault = 0;
+  const asScripted = new Set<string>();
   for (const plan of plans) {
     const object = planObjects.get(plan.name);
     const phase = object?.status?.['phase'] as string | undefined;
@@ -456,8 +477,19 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
       });
       continue;
     }
-    if (phase === FACTS[plan.scenario as Scenario].phase) completed++;
-    else wrongPhase.push({ plan: plan.name, scenario: plan.scenario, phase, message });
+    if (phase === FACTS[plan.scenario as Scenario].phase) {
+      completed++;
+      asScripted.add(plan.name);
+    } else if (
+      faults &&
+      phase === 'Failed' &&
+      object?.status?.['reason'] === 'ModelUnavailable' &&
+      /blocked|withheld|empty answer|no candidate/.test(message ?? '')
+    ) {
+      // An answer the model withheld is not retried (a block is the model's decision): the plan ends
+      // naming it, without spending an attempt.
+      endedNamingModelFault++;
+    } else wrongPhase.push({ plan: plan.name, scenario: plan.scenario, phase, message });
   }
   const steps = sim.store.list('fractale.dev/v1alpha1/agentsteps', CHAOS_NAMESPACE).items as Obj[];
   let historyMissing = 0;
@@ -468,7 +500,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     const status = step.status ?? {};
     const history = (status['history'] as { attempt: number }[] | undefined) ?? [];
     const plan = step.metadata.labels?.[LABELS.plan] ?? '';
-    if (!persistentPlans.has(plan)) attempts += history.length;
+    if (asScripted.has(plan)) attempts += history.length;
     if (!TERMINAL.has(String(status['phase'] ?? ''))) continue;
     const last = Number(status['attempt'] ?? 0);
     const seen = new Map<number, number>();
@@ -477,7 +509,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     for (const n of seen.values()) if (n > 1) historyDoubled += n - 1;
   }
   const expectedAttempts = plans
-    .filter((p) => !p.persistent)
+    .filter((p) => asScripted.has(p.name))
     .reduce((sum, p) => sum + FACTS[p.scenario as Scenario].attempts, 0);
 
   // Model calls: one distinct prompt is one call; more requests for it are retries or repeats.
@@ -493,15 +525,20 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
   let modelRequests = 0;
   let unexplainedRepeats = 0;
   let repeatsAfterKill = 0;
+  let repeatsAnswerLost = 0;
   let maxRequestsPerCall = 0;
   for (const times of byPrompt.values()) {
     modelRequests += times.length;
     maxRequestsPerCall = Math.max(maxRequestsPerCall, times.length);
     if (faults) continue; // with model faults, repeats are the client's retries
     for (let i = 1; i < times.length; i++) {
-      const killBetween = killTimes.some((t) => t >= times[i - 1]! - 50 && t <= times[i]!);
-      if (killBetween) repeatsAfterKill++;
-      else unexplainedRepeats++;
+      const kill = killTimes.find((t) => t >= times[i - 1]! - 50 && t <= times[i]!);
+      if (kill === undefined) unexplainedRepeats++;
+      else {
+        repeatsAfterKill++;
+        // The fake model answered `modelLatencyMs` after the request arrived.
+        if (kill > times[i - 1]! + options.modelLatencyMs + 20) repeatsAnswerLost++;
+      }
     }
   }
   const expectedModelCalls = plans
@@ -527,17 +564,23 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
   else log(`${options.name}: operator logs kept in ${dir}`);
 
   let duplicateObjects = 0;
-  for (const uids of created.values()) duplicateObjects += uids.size - 1;
+  const duplicates: string[] = [];
+  for (const [key, uids] of created) {
+    duplicateObjects += uids.size - 1;
+    if (uids.size > 1) duplicates.push(key);
+  }
   return {
     name: options.name,
     plans: plans.filter((p) => !p.persistent).length,
     completed,
+    endedNamingModelFault,
     wrongPhase,
     wallSeconds,
     kills: killTimes.length,
     unexpectedExits,
     lostLeaseExits,
     duplicateObjects,
+    duplicates,
     historyMissing,
     historyDoubled,
     extraAttempts: attempts - expectedAttempts,
@@ -546,6 +589,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     modelRequests,
     unexplainedRepeats,
     repeatsAfterKill,
+    repeatsAnswerLost,
     maxRequestsPerCall,
     stuckSteps: [...stuck],
     leftovers,

@@ -90,6 +90,9 @@ interface PreparedTrial {
   ensured: boolean;
 }
 
+/** Phases in which an attempt's objects run; in every other phase the last attempt is over. */
+const TRIAL_PHASES = new Set(['Building', 'Deploying', 'Running', 'Validating']);
+
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class StepReconciler {
@@ -139,6 +142,7 @@ export class StepReconciler {
 
   private async advance(pass: Pass, driver: AgentDriver): Promise<void> {
     const phase = pass.status.phase ?? 'Pending';
+    if (!TRIAL_PHASES.has(phase)) await this.stopFinishedTrial(pass.step, pass.status, driver);
     switch (phase) {
       case 'Pending':
         return this.start(pass);
@@ -335,6 +339,10 @@ export class StepReconciler {
     }
     prepared.ensured = true;
     status.activeResource = `${accepted.objects.at(-1)!.kind}/${input.objectName}`;
+    // The step's model is resolved (and cached) before its pods' logs are read, so the key it uses is
+    // known to the redaction even when a restarted operator has asked no model anything yet. A model
+    // that cannot be resolved fails the next call, where it is reported.
+    await this.deps.model(step).catch(() => undefined);
     const observed: TrialObservation = await observeTrial(this.deps.world, {
       trial: this.trialOf(driver),
       namespace: step.metadata.namespace!,
@@ -358,8 +366,10 @@ export class StepReconciler {
     }
     if (observed.state === 'succeeded') {
       await this.saveAttempt(step, attempt, { [ATTEMPT_KEYS.log]: observed.log });
+      // The MiniCluster is deleted by stopFinishedTrial once this status is written: deleted before,
+      // a failed status write would leave the attempt running with its MiniCluster gone, and the next
+      // pass would create it again.
       await this.finishSuccess(pass, driver, driver.succeed(accepted.artifact, input, observed.log), input);
-      if (this.trialOf(driver) === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
       return;
     }
     if (observed.state !== 'failed') return;
@@ -375,14 +385,7 @@ export class StepReconciler {
       [ATTEMPT_KEYS.diagnostics]: observed.diagnostics,
       [ATTEMPT_KEYS.log]: observed.log,
     });
-    if (this.trialOf(driver) === 'minicluster') await this.deleteTrialObjects(step, attempt, driver);
-    else if (observed.jobActive) {
-      // Kept for inspection, but stopped: a pod stuck in ImagePullBackOff would otherwise stay forever.
-      // Suspending deletes the Job's pods; their log and the diagnostics are in the attempt's ConfigMap.
-      await this.deps.client.patch(RESOURCES.jobs, step.metadata.namespace, input.objectName, {
-        spec: { suspend: true },
-      });
-    }
+    // The trial's objects are stopped by stopFinishedTrial, after this status is written.
     status.message = `Attempt ${attempt} failed: ${observed.summary}`;
     status.reason = observed.reason;
     this.toPhase(pass, 'Diagnosing', REASON.Diagnosing, status.message);
@@ -801,6 +804,42 @@ export class StepReconciler {
         await this.deps.client.patch(RESOURCES.configMaps, namespace, name!, { data: object['data'] });
       }
     }
+  }
+
+  /**
+   * Stops what the last finished attempt left running, level-triggered: once the status says the
+   * attempt is over (the step is diagnosing it, asking for the next one, or finished), its MiniCluster
+   * is deleted and a Job still running is suspended (kept for inspection; suspending deletes its pods,
+   * whose log and diagnostics are in the attempt's ConfigMap). A pod stuck in ImagePullBackOff would
+   * otherwise stay forever.
+   */
+  private async stopFinishedTrial(
+    step: AgentStepObject,
+    status: AgentStepStatus,
+    driver: AgentDriver,
+  ): Promise<void> {
+    const attempt = status.attempt ?? 0;
+    const trial = this.trialOf(driver);
+    if (attempt < 1 || trial === 'inline') return;
+    const namespace = step.metadata.namespace!;
+    const name = attemptName(step.metadata.name!, attempt);
+    const job = this.deps.world.jobs.get(namespace, name) as
+      | (KubeObject & {
+          spec?: { suspend?: boolean };
+          status?: { conditions?: { type: string; status: string }[] };
+        })
+      | undefined;
+    if (!job) return;
+    if (trial === 'minicluster') {
+      // The Flux Operator's indexed Job of the same name lives as long as the MiniCluster that owns it.
+      if (!job.metadata.deletionTimestamp) await this.deps.client.delete(RESOURCES.miniClusters, namespace, name);
+      return;
+    }
+    if (job.spec?.suspend === true) return;
+    const finished = (job.status?.conditions ?? []).some(
+      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
+    if (!finished) await this.deps.client.patch(RESOURCES.jobs, namespace, name, { spec: { suspend: true } });
   }
 
   private async deleteTrialObjects(

@@ -22,7 +22,7 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
-import { setCondition, UNFIXABLE_BY_MODEL } from '../step/conditions.ts';
+import { clip, setCondition, UNFIXABLE_BY_MODEL } from '../step/conditions.ts';
 import { mergeStepContext } from './context.ts';
 
 export type AgentPlanObject = AgentPlan & KubeObject;
@@ -447,6 +447,12 @@ export class PlanReconciler {
 
   private async writeStatus(pass: Pass): Promise<void> {
     const { plan, status } = pass;
+    // The CRD bounds the message (src/api/agentplan.ts); an invalid plan's errors can be longer.
+    if (status.message !== undefined) status.message = clip(status.message, 4096);
+    status.conditions = status.conditions?.map((c) =>
+      c.message !== undefined ? { ...c, message: clip(c.message, 4096) } : c,
+    );
+    if (status.conditions === undefined) delete status.conditions;
     if (status.startTime)
       status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
     const changed = await this.statusWriter.write(pass.key, plan, status);

@@ -58,6 +58,9 @@ export const UNFIXABLE_BY_MODEL: ReadonlySet<string> = new Set<Reason>([
   REASON.ModelUnavailable,
 ]);
 
+/** Text cut to the CRD's maxLength for its field, so that a long error never makes a status unwritable. */
+export const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
 /** Returns the conditions with `next` set; the transition time is kept when the status is unchanged. */
 export function setCondition(
   conditions: readonly Condition[] | undefined,

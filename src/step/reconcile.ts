@@ -26,7 +26,7 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
-import { CONDITION, REASON, setCondition } from './conditions.ts';
+import { CONDITION, clip, REASON, setCondition } from './conditions.ts';
 import type {
   Acceptance,
   AgentDriver,
@@ -48,6 +48,22 @@ export const ATTEMPT_KEYS = {
   changes: 'changes',
 } as const;
 const HISTORY_LIMIT = 50;
+/**
+ * The most of a refused answer kept in the attempt's ConfigMap (and shown in the next prompt): far more
+ * than any hand-written artifact, far less than the 1 MiB a ConfigMap may hold.
+ */
+export const STORED_ANSWER_BYTES = 32 * 1024;
+
+/** A refused answer as stored: whole when small, else its beginning and how much was cut. */
+export function storedAnswer(text: string): string {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= STORED_ANSWER_BYTES) return text;
+  const kept = Buffer.from(text)
+    .subarray(0, STORED_ANSWER_BYTES)
+    .toString()
+    .replace(/\uFFFD$/, '');
+  return `${kept}\n… (cut: the answer was ${bytes} bytes)`;
+}
 const MINICLUSTER_MISSING =
   'the MiniCluster CRD (flux-framework.org/v1alpha2) is not installed: install the Flux Operator first ' +
   '(kubectl apply -f https://raw.githubusercontent.com/flux-framework/flux-operator/main/examples/dist/flux-operator.yaml), then recreate this step';
@@ -255,7 +271,7 @@ export class StepReconciler {
       await this.saveAttempt(
         step,
         attempt,
-        { [ATTEMPT_KEYS.artifact]: answer.text, [ATTEMPT_KEYS.diagnostics]: accepted.error },
+        { [ATTEMPT_KEYS.artifact]: storedAnswer(answer.text), [ATTEMPT_KEYS.diagnostics]: accepted.error },
         { id: taskId, agent: driver.agent, generation: answer },
       );
       await this.endAttempt(pass, driver, accepted.reason, accepted.error, undefined);
@@ -832,7 +848,8 @@ export class StepReconciler {
     if (!job) return;
     if (trial === 'minicluster') {
       // The Flux Operator's indexed Job of the same name lives as long as the MiniCluster that owns it.
-      if (!job.metadata.deletionTimestamp) await this.deps.client.delete(RESOURCES.miniClusters, namespace, name);
+      if (!job.metadata.deletionTimestamp)
+        await this.deps.client.delete(RESOURCES.miniClusters, namespace, name);
       return;
     }
     if (job.spec?.suspend === true) return;
@@ -891,6 +908,14 @@ export class StepReconciler {
   private async writeStatus(pass: Pass): Promise<void> {
     const { step, status } = pass;
     status.observedGeneration = step.metadata.generation ?? 0;
+    // The CRD bounds these (src/api/agentstep.ts); errors and advice come from validation and the model.
+    if (status.message !== undefined) status.message = clip(status.message, 4096);
+    if (status.advice !== undefined) status.advice = clip(status.advice, 8192);
+    if (status.question !== undefined) status.question = clip(status.question, 4096);
+    status.conditions = status.conditions?.map((c) =>
+      c.message !== undefined ? { ...c, message: clip(c.message, 4096) } : c,
+    );
+    if (status.conditions === undefined) delete status.conditions;
     if (status.startTime)
       status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
     const changed = await this.statusWriter.write(pass.key, step, status);

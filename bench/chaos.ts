@@ -211,6 +211,11 @@ export function formatReport(report: ChaosReport): string {
     );
     for (const w of r.wrongPhase.slice(0, 5))
       lines.push(`  ${w.plan} (${w.scenario}) ended ${w.phase ?? 'unfinished'}: ${w.message ?? ''}`);
+    lines.push(
+      `  failed attempts by reason: ${Object.entries(r.failureReasons)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     if (r.duplicates.length > 0) lines.push(`  created twice: ${r.duplicates.slice(0, 10).join(', ')}`);
     if (r.stuckSteps.length > 0) lines.push(`  stuck: ${r.stuckSteps.slice(0, 10).join(', ')}`);
     if (Object.keys(r.leftovers).length > 0) lines.push(`  left: ${JSON.stringify(r.leftovers)}`);

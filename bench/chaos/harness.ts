@@ -116,6 +116,8 @@ export interface ChaosFigures {
   repeatsAnswerLost: number;
   maxRequestsPerCall: number;
   stuckSteps: string[];
+  /** Why attempts failed, over all steps (the scripts' own failures included). */
+  failureReasons: Record<string, number>;
   leftovers: Record<string, number>;
   faults: Record<string, number>;
   persistent: {
@@ -493,6 +495,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
   }
   const steps = sim.store.list('fractale.dev/v1alpha1/agentsteps', CHAOS_NAMESPACE).items as Obj[];
   let historyMissing = 0;
+  const failureReasons: Record<string, number> = {};
   let historyDoubled = 0;
   let attempts = 0;
   const persistentPlans = new Set(plans.filter((p) => p.persistent).map((p) => p.name));
@@ -505,7 +508,13 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     const last = Number(status['attempt'] ?? 0);
     const seen = new Map<number, number>();
     for (const entry of history) seen.set(entry.attempt, (seen.get(entry.attempt) ?? 0) + 1);
-    for (let a = 1; a <= last; a++) if (!seen.has(a)) historyMissing++;
+    // A step that failed because the model did not answer spent no attempt on it: that attempt has
+    // no history entry, by design.
+    const unanswered = status['reason'] === 'ModelUnavailable' ? last : 0;
+    for (let a = 1; a <= last; a++) if (!seen.has(a) && a !== unanswered) historyMissing++;
+    for (const entry of history as { attempt: number; outcome?: string; reason?: string }[])
+      if (entry.outcome === 'Failed')
+        failureReasons[entry.reason ?? ''] = (failureReasons[entry.reason ?? ''] ?? 0) + 1;
     for (const n of seen.values()) if (n > 1) historyDoubled += n - 1;
   }
   const expectedAttempts = plans
@@ -518,6 +527,9 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     if (request.method !== 'POST') return;
     const prompt = promptOf(request);
     if (persistentPlans.size > 0 && /MODEL-BLOCKS-THIS|MODEL-OUTAGE/.test(prompt)) return;
+    // Calls of plans that ended early (a withheld answer) are not the script's.
+    const plan = /chaos plan (\S+),/.exec(prompt)?.[1];
+    if (plan && !asScripted.has(plan)) return;
     const times = byPrompt.get(prompt) ?? [];
     times.push(requestTimes[i] ?? 0);
     byPrompt.set(prompt, times);
@@ -542,7 +554,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     }
   }
   const expectedModelCalls = plans
-    .filter((p) => !p.persistent)
+    .filter((p) => asScripted.has(p.name))
     .reduce((sum, p) => sum + FACTS[p.scenario as Scenario].modelCalls, 0);
 
   // Delete the plans; everything they own must go.
@@ -592,6 +604,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     repeatsAnswerLost,
     maxRequestsPerCall,
     stuckSteps: [...stuck],
+    failureReasons,
     leftovers,
     faults: { ...(proxy ? { ...proxy.counts } : {}), ...modelFaultCounts },
     persistent,

@@ -25,7 +25,7 @@ import type { Logger } from '../runtime/logger.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
-import type { BackgroundTasks } from '../runtime/tasks.ts';
+import type { BackgroundTasks, TaskState } from '../runtime/tasks.ts';
 import { CONDITION, clip, REASON, setCondition } from './conditions.ts';
 import type {
   Acceptance,
@@ -46,6 +46,9 @@ export const ATTEMPT_KEYS = {
   diagnostics: 'diagnostics',
   log: 'log',
   changes: 'changes',
+  /** A model answer, saved the moment it arrives (before any worker picks it up), so a restart reuses it. */
+  generateAnswer: 'answer.generate',
+  debugAnswer: 'answer.debug',
 } as const;
 const HISTORY_LIMIT = 50;
 /**
@@ -252,10 +255,14 @@ export class StepReconciler {
         return;
       }
       const input = await this.attemptInput(step, attempt);
-      task = this.deps.tasks.ensure(key, taskId, async () => ({
-        answer: await this.callModel(step, driver.agent, driver.prompt(input)),
-        input,
-      }));
+      const saved = savedGeneration(stored?.data?.[ATTEMPT_KEYS.generateAnswer]);
+      task = saved
+        ? { state: 'done', value: { answer: saved, input }, startedAt: 0, endedAt: 0 }
+        : this.deps.tasks.ensure(key, taskId, async () => {
+            const answer = await this.callModel(step, driver.agent, driver.prompt(input));
+            await this.saveAnswer(step, attempt, ATTEMPT_KEYS.generateAnswer, answer);
+            return { answer, input };
+          });
     }
     if (task.state === 'running') return;
     pass.consumed.push(taskId);
@@ -426,23 +433,28 @@ export class StepReconciler {
     const ctx = input.context;
     const allowManager = Boolean(step.spec.planRef) && ctx['allowReturnToManager'] !== false;
     const allowHuman = ctx['allowReturnToHuman'] === true;
-    const task = this.deps.tasks.ensure(key, taskId, () =>
-      this.callModel(
-        step,
-        'debug',
-        debugPrompt({
-          artifactKind: driver.debug.artifactKind,
-          artifactLanguage: driver.debug.artifactLanguage,
-          artifact: stored?.data?.[ATTEMPT_KEYS.artifact] ?? '',
-          error: diagnostics,
-          rules: driver.debug.rules,
-          fixed: driver.fixedContext(input),
-          ...(typeof ctx['details'] === 'string' ? { details: ctx['details'] } : {}),
-          allowReturnToManager: allowManager,
-          allowReturnToHuman: allowHuman,
-        }),
-      ),
-    );
+    const saved = savedGeneration(stored?.data?.[ATTEMPT_KEYS.debugAnswer]);
+    const task: TaskState<Generation> = saved
+      ? { state: 'done', value: saved, startedAt: 0, endedAt: 0 }
+      : this.deps.tasks.ensure(key, taskId, async () => {
+          const answer = await this.callModel(
+            step,
+            'debug',
+            debugPrompt({
+              artifactKind: driver.debug.artifactKind,
+              artifactLanguage: driver.debug.artifactLanguage,
+              artifact: stored?.data?.[ATTEMPT_KEYS.artifact] ?? '',
+              error: diagnostics,
+              rules: driver.debug.rules,
+              fixed: driver.fixedContext(input),
+              ...(typeof ctx['details'] === 'string' ? { details: ctx['details'] } : {}),
+              allowReturnToManager: allowManager,
+              allowReturnToHuman: allowHuman,
+            }),
+          );
+          await this.saveAnswer(step, attempt, ATTEMPT_KEYS.debugAnswer, answer);
+          return answer;
+        });
     if (task.state === 'running') return;
     pass.consumed.push(taskId);
     if (task.state === 'failed') {
@@ -762,6 +774,26 @@ export class StepReconciler {
   }
 
   /** Writes keys of the attempt ConfigMap, creating it (owned by the step) when absent. */
+  /**
+   * Saves a model answer in the attempt's ConfigMap as soon as the call returns, inside the call's
+   * task: a worker may take a while to reach the step under load, and an operator that dies in between
+   * would otherwise ask the model again. Best effort: if the write fails, the answer still reaches the
+   * step from memory.
+   */
+  private async saveAnswer(
+    step: AgentStepObject,
+    attempt: number,
+    key: string,
+    generation: Generation,
+  ): Promise<void> {
+    const { text, usage, latencyMs, attempts } = generation;
+    await this.saveAttempt(step, attempt, {
+      [key]: JSON.stringify({ text: text.slice(0, STORED_ANSWER_BYTES), usage, latencyMs, attempts }),
+    }).catch((error: unknown) =>
+      this.deps.logger.warn({ err: error, step: step.metadata.name }, 'Could not save the model answer'),
+    );
+  }
+
   private async saveAttempt(
     step: AgentStepObject,
     attempt: number,
@@ -956,6 +988,23 @@ function callRecord(call: { id: string; agent: string; generation: Generation },
     total_token_count: usage.totalTokens,
     time_seconds: latencyMs / 1000,
   })}\n`;
+}
+
+/** A model answer saved by saveAnswer, or undefined when there is none (or it is unreadable). */
+function savedGeneration(json: string | undefined): Generation | undefined {
+  if (!json) return undefined;
+  try {
+    const saved = JSON.parse(json) as Partial<Generation>;
+    if (typeof saved.text !== 'string' || !saved.usage) return undefined;
+    return {
+      text: saved.text,
+      usage: saved.usage,
+      latencyMs: saved.latencyMs ?? 0,
+      attempts: saved.attempts ?? 1,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 const firstLine = (text: string) => (text.split('\n').find((l) => l.trim()) ?? text).slice(0, 500);

@@ -35,12 +35,19 @@ const contextAttempts = (key: string) => ({
  * maxAttempts (and the seed's max_attempts) is declared, so that `kubectl apply` refuses a plan whose
  * step could never run (`maxAttempts: -3`) instead of the operator failing it later as InvalidPlan.
  */
-export const freeformContext = z.record(z.string(), z.unknown()).meta({
-  ...PRESERVE_UNKNOWN,
-  properties: { maxAttempts: contextAttempts('maxAttempts'), max_attempts: contextAttempts('max_attempts') },
-  description:
-    "context: what the agent needs, as key/value pairs (e.g. application, environment, details, container). Keys are validated per agent by the operator; the seed's snake_case spellings (max_attempts, no_pull, ...) are accepted.",
-});
+export const freeformContext = z
+  .record(z.string(), z.unknown(), {
+    error: 'must be an object of key: value pairs (e.g. application: lammps), not a string or a list',
+  })
+  .meta({
+    ...PRESERVE_UNKNOWN,
+    properties: {
+      maxAttempts: contextAttempts('maxAttempts'),
+      max_attempts: contextAttempts('max_attempts'),
+    },
+    description:
+      "context: what the agent needs, as key/value pairs (e.g. application, environment, details, container). Keys are validated per agent by the operator; the seed's snake_case spellings (max_attempts, no_pull, ...) are accepted.",
+  });
 
 export const time = (description: string) => z.iso.datetime().describe(description);
 

@@ -1,6 +1,7 @@
 // Per-agent context schemas. The CRD keeps `context` free-form; the operator holds it to these schemas,
 // after turning the seed's snake_case keys (max_attempts, no_pull, ...) into camelCase.
 import { z } from 'zod';
+import { parseQuantity } from '../kube/quantity.ts';
 import { maxAttempts } from './common.ts';
 import type { AgentName } from './names.ts';
 
@@ -37,20 +38,36 @@ export function normalizeContextKeys(context: Record<string, unknown>): {
 const DURATION = /^(\d+)(s|m|h)$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;
 
-/** A runtime limit: seconds as a number, or a duration such as "90s", "30m", "2h". */
-export const runtimeSeconds = z.union([
-  z
-    .int()
-    .min(1)
-    .max(7 * 24 * 3600),
-  z
-    .string()
-    .regex(DURATION, { message: 'must be seconds or a duration such as "90s", "30m" or "2h"' })
-    .transform((s) => {
-      const [, n, unit] = DURATION.exec(s)!;
-      return Number(n) * UNIT_SECONDS[unit as keyof typeof UNIT_SECONDS];
-    }),
-]);
+const MAX_RUNTIME_SECONDS = 7 * 24 * 3600;
+const RUNTIME_MESSAGE =
+  'must be seconds (1 to 604800) or a duration such as "90s", "30m" or "2h", at most 7 days';
+
+/**
+ * A runtime limit: seconds as a number, or a duration such as "90s", "30m", "2h"; at most a week
+ * either way. One message for every wrong value (a union's own says only "Invalid input").
+ */
+export const runtimeSeconds = z
+  .union([z.number(), z.string()], { error: RUNTIME_MESSAGE })
+  .transform((value, ctx) => {
+    const match = typeof value === 'string' ? DURATION.exec(value) : undefined;
+    const seconds =
+      typeof value === 'number'
+        ? value
+        : match
+          ? Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS]
+          : Number.NaN;
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_RUNTIME_SECONDS) {
+      ctx.addIssue({ code: 'custom', message: RUNTIME_MESSAGE });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+/** A Kubernetes quantity, as a resource request takes it (4, "500m", "16Gi"). */
+const quantity = (example: string) =>
+  z.union([z.number(), z.string()]).refine((value) => (parseQuantity(value) ?? -1) >= 0, {
+    message: `must be a Kubernetes quantity such as ${example}`,
+  });
 
 const text = (what: string) => z.string().describe(what);
 
@@ -88,8 +105,8 @@ export const buildContext = z.looseObject({
 });
 
 const resources = z.looseObject({
-  cpu: z.union([z.string(), z.number()]).optional(),
-  memory: z.string().optional(),
+  cpu: quantity('4 or "500m"').optional(),
+  memory: quantity('"16Gi"').optional(),
   gpu: z.int().min(0).optional(),
   nodes: z.int().min(1).optional(),
 });
@@ -101,7 +118,11 @@ const runContext = {
     .min(1),
   dockerfile: z.string().optional(),
   noPull: z.boolean().optional(),
-  testing: z.union([z.string(), z.boolean()]).optional(),
+  testing: z
+    .union([z.string(), z.boolean()], {
+      error: 'must be true, false, or a sentence saying how to check the run worked',
+    })
+    .optional(),
   maxRuntime: runtimeSeconds.optional(),
   resources: resources.optional(),
   allowReturnToHuman: z.boolean().optional(),

@@ -2,6 +2,7 @@
 // manifest through the policy. They differ in the kind they write and the prompts they use.
 import { stringify } from 'yaml';
 import type { RunContext } from '../api/context.ts';
+import { hardenRunManifest } from '../kube/hardening.ts';
 import type { ManifestKind, ManifestPolicy } from '../kube/policy.ts';
 import { parseQuantity } from '../kube/quantity.ts';
 import type { RunPromptInput } from '../prompts/kubernetes.ts';
@@ -82,10 +83,14 @@ export function acceptManifest(kind: ManifestKind, answer: string, input: Attemp
     ...(input.settings.runAsNonRoot ? { runAsNonRoot: true } : {}),
   });
   if (!result.ok) return { ok: false, reason: 'PolicyRefused', error: result.explanation };
+  // What Pod Security `restricted` asks that a working image does not notice (src/kube/hardening.ts).
+  const hardened = hardenRunManifest(kind, result.object, {
+    ...(input.settings.runAsNonRoot ? { runAsNonRoot: true } : {}),
+  });
   return {
     ok: true,
     artifact: stringify(result.object, { lineWidth: 0 }),
     objects: [result.object as never],
-    changes: result.changes,
+    changes: [...result.changes, ...hardened],
   };
 }

@@ -37,6 +37,8 @@ export const REASON = {
   CrashLoop: 'CrashLoop',
   OOMKilled: 'OOMKilled',
   ContainerConfigError: 'ContainerConfigError',
+  /** The namespace's Pod Security admission refused the run's pods (the Job exists, its pods do not). */
+  PodSecurityRefused: 'PodSecurityRefused',
   AttemptsExhausted: 'AttemptsExhausted',
   ReturnedToManager: 'ReturnedToManager',
   ModelUnavailable: 'ModelUnavailable',

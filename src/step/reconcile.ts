@@ -400,7 +400,7 @@ export class StepReconciler {
       this.fail(
         pass,
         REASON.BuilderUnavailable,
-        `${observed.summary}. Check the operator's --kaniko-image (FRACTALE_KANIKO_IMAGE) and that the nodes can pull it.`,
+        `${observed.summary}. ${observed.hint ?? "Check the operator's --kaniko-image (FRACTALE_KANIKO_IMAGE) and that the nodes can pull it"}.`,
       );
       return;
     }

@@ -46,6 +46,8 @@ export type TrialObservation =
       log: string;
       /** The Job has not finished (a fatal pod state ended the attempt first): it should be stopped. */
       jobActive: boolean;
+      /** What to fix, when no attempt can fix it (with reason BuilderUnavailable). */
+      hint?: string;
     };
 
 export interface TrialQuery {
@@ -140,6 +142,17 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
       if (scheduled?.status === 'False') recheckAfterMs = UNSCHEDULABLE_GRACE_MS;
     }
   }
+  let hint: string | undefined;
+  if (!failure && pods.length === 0) {
+    // A Job whose pods admission refuses stays active with none, retrying, until its deadline.
+    const refusal = await podSecurityRefusal(world.client, namespace, name);
+    if (refusal && q.trial === 'build') {
+      failure = { reason: REASON.BuilderUnavailable, summary: `the Kaniko pod was refused: ${refusal}` };
+      hint = KANIKO_NEEDS_BASELINE;
+    } else if (refusal) {
+      failure = { reason: REASON.PodSecurityRefused, summary: `the ${what}'s pods were refused: ${refusal}` };
+    }
+  }
   const deadline = q.startedAt + q.maxRuntimeSeconds * 1000 + DEADLINE_SLACK_MS;
   if (!failure && q.trial !== 'build' && q.now > deadline) {
     failure = {
@@ -197,7 +210,33 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     diagnostics: `${redactSecrets(failure.summary)}\n\n${diagnostics}`,
     log: filterLog(rawLog, { budgetTokens: q.logBudgetTokens }),
     jobActive: outcome.state === 'Running',
+    ...(hint ? { hint } : {}),
   };
+}
+
+/** What a build refused by Pod Security needs: Kaniko unpacks images and runs RUN steps as root. */
+export const KANIKO_NEEDS_BASELINE =
+  'Kaniko runs as root with the default capabilities, which Pod Security "baseline" allows and "restricted" does not: run builds in a namespace labelled pod-security.kubernetes.io/enforce=baseline (or privileged)';
+
+/**
+ * Pod Security admission's refusal of a Job's pods, from the Job controller's FailedCreate events
+ * (`Error creating: pods "x" is forbidden: violates PodSecurity "restricted:latest": ...`): the part
+ * from "violates", or undefined.
+ */
+async function podSecurityRefusal(
+  client: KubeClient,
+  namespace: string,
+  job: string,
+): Promise<string | undefined> {
+  const events = await client.list(RESOURCES.events, namespace, {
+    fieldSelector: `involvedObject.name=${job}`,
+  });
+  for (const event of events.items as EventLike[]) {
+    const message = event.message ?? event.note ?? '';
+    const at = message.indexOf('violates PodSecurity');
+    if (event.reason === 'FailedCreate' && at >= 0) return message.slice(at);
+  }
+  return undefined;
 }
 
 function failedReason(trial: TrialKind): string {

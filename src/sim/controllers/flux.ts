@@ -27,6 +27,7 @@ interface MiniClusterContainer {
   environment?: Record<string, string>;
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   runFlux?: boolean;
+  securityContext?: IContainer['securityContext'];
 }
 
 interface MiniClusterSpec {
@@ -37,7 +38,14 @@ interface MiniClusterSpec {
   deadlineSeconds?: number;
   containers?: MiniClusterContainer[];
   jobLabels?: Record<string, string>;
-  flux?: { container?: { image?: string; name?: string; mountPath?: string } };
+  flux?: {
+    container?: {
+      image?: string;
+      name?: string;
+      mountPath?: string;
+      securityContext?: IContainer['securityContext'];
+    };
+  };
   network?: { headlessName?: string };
   pod?: {
     labels?: Record<string, string>;
@@ -45,6 +53,7 @@ interface MiniClusterSpec {
     nodeSelector?: Record<string, string>;
     serviceAccountName?: string;
     restartPolicy?: string;
+    securityContext?: { fsGroup?: number; [field: string]: unknown };
   };
 }
 
@@ -90,6 +99,8 @@ export function miniClusterJob(miniCluster: KubeObject): KubeObject {
       ],
       stdin: true,
       tty: true,
+      // As the Flux Operator does: each container's securityContext is passed as it is.
+      ...(container.securityContext ? { securityContext: container.securityContext } : {}),
     };
   });
   return {
@@ -129,6 +140,15 @@ export function miniClusterJob(miniCluster: KubeObject): KubeObject {
           restartPolicy: spec.pod?.restartPolicy ?? 'OnFailure',
           ...(spec.pod?.nodeSelector ? { nodeSelector: spec.pod.nodeSelector } : {}),
           ...(spec.pod?.serviceAccountName ? { serviceAccountName: spec.pod.serviceAccountName } : {}),
+          // Of the pod's securityContext the Flux Operator passes fsGroup alone (controllers/flux/job.go).
+          ...(spec.pod?.securityContext && Object.keys(spec.pod.securityContext).length > 0
+            ? {
+                securityContext:
+                  spec.pod.securityContext.fsGroup === undefined
+                    ? {}
+                    : { fsGroup: spec.pod.securityContext.fsGroup },
+              }
+            : {}),
           volumes: [
             { name: 'flux-view', emptyDir: {} },
             { name: `${name}-entrypoint`, configMap: { name: `${name}-entrypoint`, defaultMode: 0o777 } },
@@ -143,6 +163,7 @@ export function miniClusterJob(miniCluster: KubeObject): KubeObject {
                 { name: 'flux-view', mountPath },
                 { name: `${name}-entrypoint`, mountPath: '/flux_operator', readOnly: true },
               ],
+              ...(fluxContainer.securityContext ? { securityContext: fluxContainer.securityContext } : {}),
             },
           ],
           containers,

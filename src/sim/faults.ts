@@ -51,7 +51,13 @@ export interface FaultProxy {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function status(res: ServerResponse, code: number, reason: string, message: string, headers = {}) {
+function status(
+  res: ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+  headers: Record<string, string> = {},
+) {
   const body = JSON.stringify({
     kind: 'Status',
     apiVersion: 'v1',
@@ -60,7 +66,7 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
     message,
     reason,
     code,
-    ...(code === 429 ? { details: { retryAfterSeconds: 1 } } : {}),
+    ...(headers['Retry-After'] ? { details: { retryAfterSeconds: Number(headers['Retry-After']) } } : {}),
   });
   res.writeHead(code, {
     'Content-Type': 'application/json',

@@ -58,7 +58,7 @@ export async function chaosBench(options: ChaosBenchOptions): Promise<ChaosRepor
         name: 'kills',
         kills: {
           count: options.kills,
-          gapMs: [1_000, 4_000],
+          gapMs: [2_000, 8_000],
           twoReplicasAfter: Math.ceil(options.kills / 3),
         },
       }),
@@ -216,6 +216,8 @@ export function formatReport(report: ChaosReport): string {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
     );
+    for (const [reason, messages] of Object.entries(r.failureMessages))
+      for (const m of messages) lines.push(`    ${reason}: ${m}`);
     if (r.duplicates.length > 0) lines.push(`  created twice: ${r.duplicates.slice(0, 10).join(', ')}`);
     if (r.stuckSteps.length > 0) lines.push(`  stuck: ${r.stuckSteps.slice(0, 10).join(', ')}`);
     if (Object.keys(r.leftovers).length > 0) lines.push(`  left: ${JSON.stringify(r.leftovers)}`);

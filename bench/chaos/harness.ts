@@ -118,6 +118,8 @@ export interface ChaosFigures {
   stuckSteps: string[];
   /** Why attempts failed, over all steps (the scripts' own failures included). */
   failureReasons: Record<string, number>;
+  /** Up to five distinct messages per reason. */
+  failureMessages: Record<string, string[]>;
   leftovers: Record<string, number>;
   faults: Record<string, number>;
   persistent: {
@@ -496,6 +498,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
   const steps = sim.store.list('fractale.dev/v1alpha1/agentsteps', CHAOS_NAMESPACE).items as Obj[];
   let historyMissing = 0;
   const failureReasons: Record<string, number> = {};
+  const failureMessages: Record<string, string[]> = {};
   let historyDoubled = 0;
   let attempts = 0;
   const persistentPlans = new Set(plans.filter((p) => p.persistent).map((p) => p.name));
@@ -513,8 +516,13 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     const unanswered = status['reason'] === 'ModelUnavailable' ? last : 0;
     for (let a = 1; a <= last; a++) if (!seen.has(a) && a !== unanswered) historyMissing++;
     for (const entry of history as { attempt: number; outcome?: string; reason?: string }[])
-      if (entry.outcome === 'Failed')
-        failureReasons[entry.reason ?? ''] = (failureReasons[entry.reason ?? ''] ?? 0) + 1;
+      if (entry.outcome === 'Failed') {
+        const reason = entry.reason ?? '';
+        failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+        const message = String((entry as { message?: string }).message ?? '').slice(0, 160);
+        const known = (failureMessages[reason] ??= []);
+        if (known.length < 5 && !known.includes(message)) known.push(message);
+      }
     for (const n of seen.values()) if (n > 1) historyDoubled += n - 1;
   }
   const expectedAttempts = plans
@@ -605,6 +613,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     maxRequestsPerCall,
     stuckSteps: [...stuck],
     failureReasons,
+    failureMessages,
     leftovers,
     faults: { ...(proxy ? { ...proxy.counts } : {}), ...modelFaultCounts },
     persistent,

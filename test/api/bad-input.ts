@@ -61,13 +61,17 @@ export const BAD_PLANS: BadInput[] = [
     'spec.steps[0].agent',
     /agent must be one of build, kubernetes-job, minicluster, cost, flux-batch/,
   ),
-  admission(
-    'duplicate step names',
-    { steps: [step(), step()] },
-    'spec.steps[1].name',
-    /Duplicate value: "build".*must be unique within a plan/,
-    false,
-  ),
+  // The CRD's CEL rule names the list (a rule's fieldPath is fixed); the operator names the entry.
+  {
+    ...admission(
+      'duplicate step names',
+      { steps: [step(), step()] },
+      'spec.steps[1].name',
+      /Duplicate value: "build".*must be unique within a plan/,
+      false,
+    ),
+    admissionField: 'spec.steps',
+  },
   admission('step name with capitals', { steps: [step({ name: 'Build' })] }, 'spec.steps[0].name', DNS),
   admission('step name with underscore', { steps: [step({ name: 'build_it' })] }, 'spec.steps[0].name', DNS),
   admission(

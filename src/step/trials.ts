@@ -4,7 +4,7 @@
 // diagnostics bundle (Job and pod status, their events, the filtered log tail) for the debug agent.
 
 import type { StepPhase } from '../api/agentstep.ts';
-import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { ApiError, type KubeClient, type KubeObject } from '../kube/client.ts';
 import {
   classifyJob,
   classifyPod,
@@ -257,16 +257,34 @@ function leadPod(pods: (KubeObject & PodLike)[], phase: string): (KubeObject & P
  * A pod's log, secrets redacted: everything the operator keeps or tells the model about a trial (the
  * result, the root cause, the filtered tail, the diagnostics) is read from here.
  */
-async function podLog(client: KubeClient, pod: KubeObject & PodLike, limitBytes: number): Promise<string> {
+export async function podLog(
+  client: KubeClient,
+  pod: KubeObject & PodLike,
+  limitBytes: number,
+): Promise<string> {
   const container = (pod as { spec?: { containers?: { name: string }[] } }).spec?.containers?.[0]?.name;
-  try {
-    const log = await client.logs(pod.metadata.namespace!, pod.metadata.name!, {
-      ...(container ? { container } : {}),
-      limitBytes,
-    });
-    return redactSecrets(log);
-  } catch (error) {
-    // A container that never started has no log; its state in the bundle says why.
-    return `(no log: ${(error as Error).message})`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const log = await client.logs(pod.metadata.namespace!, pod.metadata.name!, {
+        ...(container ? { container } : {}),
+        limitBytes,
+      });
+      return redactSecrets(log);
+    } catch (error) {
+      // A busy or restarting API server (429, 5xx, a dropped connection) is asked again: a diagnosis
+      // without the log sends the model off blind, and costs an attempt that the log would have saved.
+      const transient = !(error instanceof ApiError) || error.code === 429 || error.code >= 500;
+      if (transient && attempt < LOG_READ_TRIES) {
+        await new Promise((resolve) => setTimeout(resolve, LOG_RETRY_MS * attempt));
+        continue;
+      }
+      // A container that never started has no log (400), a pod gone has none (404); its state in the
+      // bundle says why.
+      return `(no log: ${(error as Error).message})`;
+    }
   }
 }
+
+/** Reads of a pod's log before the attempt is diagnosed without it, and the wait between them. */
+const LOG_READ_TRIES = 5;
+const LOG_RETRY_MS = 500;

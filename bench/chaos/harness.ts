@@ -520,7 +520,8 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
         const reason = entry.reason ?? '';
         failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
         const message = String((entry as { message?: string }).message ?? '').slice(0, 160);
-        const known = (failureMessages[reason] ??= []);
+        const known = failureMessages[reason] ?? [];
+        failureMessages[reason] = known;
         if (known.length < 5 && !known.includes(message)) known.push(message);
       }
     for (const n of seen.values()) if (n > 1) historyDoubled += n - 1;

@@ -21,6 +21,8 @@ export interface ChaosBenchOptions {
   seed: number;
   only?: string[];
   modelLatencyMs?: number;
+  /** Random gap between kills (default 2-8 s); a few plans finish sooner, so the test kills faster. */
+  killGapMs?: [number, number];
   timeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -58,7 +60,7 @@ export async function chaosBench(options: ChaosBenchOptions): Promise<ChaosRepor
         name: 'kills',
         kills: {
           count: options.kills,
-          gapMs: [2_000, 8_000],
+          gapMs: options.killGapMs ?? [2_000, 8_000],
           twoReplicasAfter: Math.ceil(options.kills / 3),
         },
       }),

@@ -76,6 +76,9 @@ export interface ListOptions {
 }
 
 export const FIELD_MANAGER = 'fractale';
+/** Resends of a request the server answered 429 with Retry-After, and the longest wait honoured. */
+const RETRY_AFTER_TRIES = 3;
+const MAX_RETRY_AFTER_SECONDS = 10;
 
 export class KubeClient {
   readonly config: KubeConfig;
@@ -109,12 +112,23 @@ export class KubeClient {
     const headers = Object.fromEntries((init.headers as unknown as Headers).entries());
     headers['accept'] = 'application/json';
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    const response = await fetch(url.toString(), {
-      ...init,
-      method,
-      headers,
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
+    const send = () =>
+      fetch(url.toString(), {
+        ...init,
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      });
+    let response = await send();
+    // As client-go does: a 429 with Retry-After was not processed, so any request may be sent again
+    // after the wait the server asked for (bounded, so a throttled reconcile still ends).
+    for (let retry = 1; response.status === 429 && retry <= RETRY_AFTER_TRIES; retry++) {
+      const seconds = Number(response.headers.get('retry-after'));
+      if (!Number.isFinite(seconds) || seconds < 0) break;
+      await response.text();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(seconds, MAX_RETRY_AFTER_SECONDS) * 1000));
+      response = await send();
+    }
     const text = await response.text();
     if (!response.ok) {
       let status: Record<string, unknown> | undefined;

@@ -41,6 +41,9 @@ export function ownerKeyByLabel(label: string) {
   };
 }
 
+/** The longest wait before a failed reconcile is tried again. */
+export const MAX_RECONCILE_BACKOFF_MS = 30_000;
+
 export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
@@ -54,7 +57,9 @@ export class Controller {
     this.queue = new WorkQueue(options.reconcile, {
       concurrency: options.concurrency,
       baseBackoffMs: options.backoffMs?.base ?? 100,
-      maxBackoffMs: options.backoffMs?.max ?? 5 * 60_000,
+      // 30 s, not client-go's 1000 s: under a flaky API server a key failing a few times in a row would
+      // otherwise sit idle for minutes; a slow retry costs one request, a stalled plan costs a person.
+      maxBackoffMs: options.backoffMs?.max ?? MAX_RECONCILE_BACKOFF_MS,
       onError: (key, error, retryInMs) => {
         metrics?.reconcileErrors.inc({ controller: name });
         logger.warn({ controller: name, key, retryInMs, err: error }, 'Reconcile failed; will retry');

@@ -24,6 +24,8 @@ import type { TrialKind } from './driver.ts';
 export const UNSCHEDULABLE_GRACE_MS = 60_000;
 /** Slack past maxRuntime before the operator ends a run the Job's own deadline did not end. */
 export const DEADLINE_SLACK_MS = 30_000;
+/** How long a finished Job's pods are waited for in the cache before it is read without them. */
+export const POD_CACHE_GRACE_MS = 10_000;
 /** The most of a successful run's log kept as its result. */
 export const RESULT_LOG_BYTES = 16_000;
 
@@ -116,6 +118,21 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     };
   }
   const outcome = classifyJob(job);
+  if ((outcome.state === 'Complete' || outcome.state === 'Failed') && pods.length === 0) {
+    // The pods' cache can lag the Jobs' (a watch cut and listed again): the pod holds the log that
+    // is the result or the diagnosis, so it is waited for a while before the Job is read without it.
+    const ended = (job.status?.conditions ?? []).find(
+      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    )?.lastTransitionTime;
+    const endedAt = ended ? Date.parse(String(ended)) : Number.NaN;
+    if (Number.isFinite(endedAt) && q.now - endedAt < POD_CACHE_GRACE_MS) {
+      return {
+        state: 'running',
+        message: `The ${what}'s Job finished; reading its pod`,
+        recheckAfterMs: 1000,
+      };
+    }
+  }
   if (outcome.state === 'Complete') {
     const pod = leadPod(pods, 'Succeeded');
     const log = pod ? await podLog(world.client, pod, RESULT_LOG_BYTES * 4) : '';

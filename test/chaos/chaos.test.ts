@@ -14,6 +14,7 @@ describe('the chaos harness', () => {
       speed: 0.02,
       seed: 7,
       modelLatencyMs: 100,
+      killGapMs: [300, 1_200],
       timeoutMs: 8 * 60_000,
     });
     const table = formatReport(report);

@@ -407,8 +407,8 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosFigures> 
     return items.filter(
       (p) =>
         TERMINAL.has(String(p.status?.['phase'] ?? '')) ||
-        // A plan under a persistent outage never ends: it waits for the model.
-        p.metadata.name?.startsWith('m-outage-'),
+        // A plan under a lasting outage never ends: it is done once it waits for the model, saying why.
+        (p.metadata.name?.startsWith('m-outage-') && stepWaitingForModel(sim, p.metadata.name)),
     ).length;
   };
   let nextKill = options.kills ? started + gap(options.kills.gapMs, random) : Number.POSITIVE_INFINITY;

@@ -21,7 +21,7 @@ export interface ChaosBenchOptions {
   seed: number;
   only?: string[];
   modelLatencyMs?: number;
-  /** Random gap between kills (default 2-8 s); a few plans finish sooner, so the test kills faster. */
+  /** Random gap between kills (default 1-3 s); a few plans finish sooner, so the test kills faster. */
   killGapMs?: [number, number];
   timeoutMs?: number;
   log?: (line: string) => void;
@@ -60,7 +60,7 @@ export async function chaosBench(options: ChaosBenchOptions): Promise<ChaosRepor
         name: 'kills',
         kills: {
           count: options.kills,
-          gapMs: options.killGapMs ?? [2_000, 8_000],
+          gapMs: options.killGapMs ?? [1_000, 3_000],
           twoReplicasAfter: Math.ceil(options.kills / 3),
         },
       }),

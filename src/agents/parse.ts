@@ -73,6 +73,42 @@ export function answerTooLarge(text: string, language: string): string | undefin
 }
 
 /**
+ * The longest refusal an acceptor writes. The next prompt carries an attempt's error as its history
+ * entry keeps it (2,000 characters), and the fix comes last: a longer list of problems would push the
+ * fix out of what the model reads.
+ */
+export const MAX_EXPLANATION_CHARS = 1800;
+
+/** Text shown in a message, cut when it is longer than `max` (a model's line, key or name). */
+export const quoted = (text: string, max = 60) =>
+  JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+
+/**
+ * Items joined with "; " within `budget` characters: as many as fit, then "and N more". An item that
+ * alone is longer than the budget is cut.
+ */
+export function listWithin(items: readonly string[], budget: number): string {
+  const out: string[] = [];
+  let used = 0;
+  for (const [i, item] of items.entries()) {
+    const more = items.length - i;
+    const tail = more > 1 ? `; and ${more - 1} more`.length : 0;
+    if (used + item.length + 2 + tail > budget) {
+      if (out.length === 0) out.push(`${item.slice(0, Math.max(0, budget - tail - 1))}…`);
+      else {
+        out.push(`and ${more} more`);
+        return out.join('; ');
+      }
+      if (more > 1) out.push(`and ${more - 1} more`);
+      return out.join('; ');
+    }
+    out.push(item);
+    used += item.length + 2;
+  }
+  return out.join('; ');
+}
+
+/**
  * Whether the first line that is not blank or a comment (`#`) matches `first`, with `skip` lines
  * (e.g. `---`, `ARG x`) also passed over. A line scan, not a multi-line regular expression: a regex
  * with nested repetition takes quadratic time, or overflows the stack, on a long run of comment lines.

@@ -80,6 +80,9 @@ export function acceptManifest(kind: ManifestKind, answer: string, input: Attemp
     serviceAccountName: input.settings.runServiceAccount,
     allowedSecrets: Array.isArray(context.secrets) ? context.secrets.map(String) : [],
     ...maxRequests(input),
+    ...(kind === 'MiniCluster' && input.cluster.miniClusterCrdSchema
+      ? { miniclusterSchema: input.cluster.miniClusterCrdSchema }
+      : {}),
     ...(input.settings.runAsNonRoot ? { runAsNonRoot: true } : {}),
   });
   if (!result.ok) return { ok: false, reason: 'PolicyRefused', error: result.explanation };

@@ -10,6 +10,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { FLUX_VIEWS, MINICLUSTER_API_VERSION, MINICLUSTER_KIND } from '../agents/minicluster/views.ts';
+import { listWithin, MAX_EXPLANATION_CHARS } from '../agents/parse.ts';
 import type { OwnerReference } from './names.ts';
 import { parseQuantity } from './quantity.ts';
 
@@ -23,6 +24,15 @@ export type ManifestKind = keyof typeof EXPECTED;
 export const MAX_BACKOFF_LIMIT = 1;
 /** The largest manifest read; anything bigger is not a hand-written run. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
+/**
+ * The most nodes (keys, list items, flow brackets and commas) and flow nesting a manifest may have. A
+ * hand-written Job has about a hundred nodes. The YAML parser runs on the operator's one thread and
+ * its time grows with the nodes, for keys and unclosed flow brackets with their square (found by
+ * test/fuzz: a 100 KB answer of unclosed `[` took 40 s, 16,000 keys 5 s, 1,500 lines of 64 nested
+ * brackets 5 s), so these are counted in one pass before it runs.
+ */
+export const MAX_MANIFEST_NODES = 3000;
+export const MAX_MANIFEST_DEPTH = 32;
 /** The operator's default caps on what one generated pod may request (--max-cpu-request, --max-memory-request). */
 export const DEFAULT_MAX_CPU_REQUEST = '64';
 export const DEFAULT_MAX_MEMORY_REQUEST = '256Gi';
@@ -165,7 +175,74 @@ const yamlError = (message: string) =>
     ? 'the YAML does not parse: it is nested too deeply'
     : `the YAML does not parse: ${message.split('\n')[0]}`;
 
+/**
+ * Nodes and flow nesting, outside quotes and comments, in one pass. A bracket or a quote counts only
+ * where a value can start (a line's start, after `: `, `- `, `? `, or inside a flow collection), so
+ * `workingDir: /a[b` or `echo don't` in a plain scalar is text, as the YAML parser reads it.
+ */
+function shapeViolation(text: string): Violation | undefined {
+  let nodes = 0;
+  let depth = 0;
+  let deepest = 0;
+  let quote: '"' | "'" | undefined;
+  let comment = false;
+  let start = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      comment = false;
+      if (!quote) start = true;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') continue;
+    const after = i + 1 === text.length || /\s/.test(text[i + 1]!);
+    const before = i === 0 || /\s/.test(text[i - 1]!);
+    if (c === '#' && before) {
+      comment = true;
+    } else if ((c === '"' || c === "'") && (start || depth > 0)) {
+      quote = c;
+      start = false;
+    } else if ((c === ':' || c === '-' || c === '?') && after) {
+      nodes++;
+      start = true;
+    } else if ((c === '[' || c === '{') && (start || depth > 0)) {
+      nodes++;
+      deepest = Math.max(deepest, ++depth);
+      start = true;
+    } else if (depth > 0 && c === ',') {
+      nodes++;
+      start = true;
+    } else if (depth > 0 && (c === ']' || c === '}')) {
+      depth--;
+      start = false;
+    } else start = false;
+  }
+  if (deepest > MAX_MANIFEST_DEPTH) {
+    return {
+      reason: 'InvalidYAML',
+      path: '(manifest)',
+      message: `the YAML does not parse: it is nested too deeply (${deepest} brackets, at most ${MAX_MANIFEST_DEPTH})`,
+    };
+  }
+  if (nodes > MAX_MANIFEST_NODES) {
+    return {
+      reason: 'TooLarge',
+      path: '(manifest)',
+      message: `the manifest has ${nodes} fields and list items, more than the ${MAX_MANIFEST_NODES} a manifest may have`,
+    };
+  }
+  return undefined;
+}
+
 function parseOne(text: string): { object: Obj } | { violation: Violation } {
+  const shape = shapeViolation(text);
+  if (shape) return { violation: shape };
   let documents: ReturnType<typeof parseAllDocuments>;
   try {
     documents = parseAllDocuments(text);
@@ -282,18 +359,24 @@ function fix(reason: PolicyReason, policy: ManifestPolicy): string {
 
 function refuse(policy: ManifestPolicy, violations: Violation[]): PolicyResult {
   const kind = EXPECTED[policy.kind].kind;
-  const shown = violations.slice(0, MAX_LISTED);
-  const more = violations.length - shown.length;
-  const listed =
-    shown.map((v) => (v.path.startsWith('(') ? v.message : `${v.path}: ${v.message}`)).join('; ') +
-    (more > 0 ? `; and ${more} more` : '');
-  const reasons = [...new Set(violations.map((v) => v.reason))];
-  const hints = reasons.map((reason) => fix(reason, policy)).join(' ');
+  const items = violations
+    .slice(0, MAX_LISTED)
+    .map((v) => (v.path.startsWith('(') ? v.message : `${v.path}: ${v.message}`).replace(/\s*\n\s*/g, ' '));
+  if (violations.length > MAX_LISTED) items.push(`(${violations.length - MAX_LISTED} more not listed)`);
+  // The fixes of the first reasons, within half the room; the fields get the rest.
+  const hints: string[] = [];
+  for (const reason of new Set(violations.map((v) => v.reason))) {
+    const hint = fix(reason, policy);
+    if (hints.join(' ').length + hint.length > MAX_EXPLANATION_CHARS / 2) break;
+    hints.push(hint);
+  }
+  const head = `The ${kind} was not created because `;
+  const budget = MAX_EXPLANATION_CHARS - head.length - hints.join(' ').length - 2;
   return {
     ok: false,
     reason: violations[0]!.reason,
     violations,
-    explanation: `The ${kind} was not created because ${listed}. ${hints}`.replace(/\s*\n\s*/g, ' '),
+    explanation: `${head}${listWithin(items, budget)}. ${hints.join(' ')}`.trim(),
   };
 }
 
@@ -920,6 +1003,10 @@ const miniclusterShape = z.looseObject({
 });
 
 function validateMiniCluster(object: Obj, crdSchema: Record<string, unknown> | undefined): Violation[] {
+  // The CRD leaves metadata to the API server, which drops what ObjectMeta does not know: say so.
+  const metadata: Violation[] = [];
+  unknownFields(object['metadata'], 'V1ObjectMeta', 'metadata', metadata, 'MiniCluster');
+  if (metadata.length > 0) return metadata.slice(0, 8);
   const result = miniclusterShape.safeParse(object);
   if (!result.success) {
     return result.error.issues.slice(0, 8).map((issue) => ({
@@ -1009,12 +1096,12 @@ function modelOf(type: string): Model | undefined {
     : undefined;
 }
 
-function unknownFields(value: unknown, type: string, path: string, out: Violation[]) {
+function unknownFields(value: unknown, type: string, path: string, out: Violation[], kind = 'Job') {
   const list = /^Array<(.+)>$/.exec(type);
   if (list) {
     if (Array.isArray(value)) {
       value.forEach((item, i) => {
-        unknownFields(item, list[1]!, `${path}[${i}]`, out);
+        unknownFields(item, list[1]!, `${path}[${i}]`, out, kind);
       });
     }
     return;
@@ -1022,7 +1109,8 @@ function unknownFields(value: unknown, type: string, path: string, out: Violatio
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (map) {
     if (isObj(value))
-      for (const [key, item] of Object.entries(value)) unknownFields(item, map[1]!, `${path}.${key}`, out);
+      for (const [key, item] of Object.entries(value))
+        unknownFields(item, map[1]!, `${path}.${key}`, out, kind);
     return;
   }
   const model = modelOf(type);
@@ -1032,7 +1120,7 @@ function unknownFields(value: unknown, type: string, path: string, out: Violatio
     const fieldPath = path ? `${path}.${key}` : key;
     const fieldType = fields.get(key);
     if (fieldType === undefined)
-      out.push({ reason: 'SchemaInvalid', path: fieldPath, message: 'is not a field of the Job' });
-    else unknownFields(item, fieldType, fieldPath, out);
+      out.push({ reason: 'SchemaInvalid', path: fieldPath, message: `is not a field of the ${kind}` });
+    else unknownFields(item, fieldType, fieldPath, out, kind);
   }
 }

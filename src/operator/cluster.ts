@@ -72,6 +72,7 @@ export class ClusterFactsReader {
         version.schema?.openAPIV3Schema?.['properties'] as Record<string, Record<string, unknown>> | undefined
       )?.['spec'];
       if (spec) facts.miniClusterSchema = outlineSchema(spec, 0, 2);
+      if (version.schema?.openAPIV3Schema) facts.miniClusterCrdSchema = version.schema.openAPIV3Schema;
     }
     this.cached = { at: Date.now(), facts, miniCluster };
     return this.cached;

@@ -33,6 +33,12 @@ export interface AgentSettings {
 export interface ClusterFacts {
   /** A compact schema of the MiniCluster CRD installed in the cluster, when there is one. */
   miniClusterSchema?: string;
+  /**
+   * The installed MiniCluster CRD's openAPIV3Schema, for the manifest policy (never for prompts): a
+   * generated MiniCluster is held to it strictly, so a field the Flux Operator does not know is
+   * refused with its name instead of being dropped by the API server.
+   */
+  miniClusterCrdSchema?: Record<string, unknown>;
   /** A one-line summary of the nodes (count, CPU, memory, architecture). */
   nodes?: string;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { readManifestAnswer } from '../../src/agents/manifest.ts';
+import { miniclusterDriver } from '../../src/agents/minicluster/driver.ts';
 import {
   DEFAULT_MAX_CPU_REQUEST,
   DEFAULT_MAX_MEMORY_REQUEST,
@@ -694,6 +695,25 @@ const HOSTILE: Case[] = [
     reason: 'InvalidYAML',
     field: 'the YAML does not parse: it is nested too deeply',
   },
+  // Found by test/fuzz: the YAML parser's time grows with the square of these, on the operator's thread.
+  {
+    name: '100 KB of unclosed flow brackets (40 s in the parser before)',
+    text: `${JOB}      volumes: [ { name: scratch${'['.repeat(100_000)}\n`,
+    reason: 'InvalidYAML',
+    field: 'the YAML does not parse: it is nested too deeply (',
+  },
+  {
+    name: '8,000 keys in one flow map (1.3 s in the parser before)',
+    text: `${JOB}  x: {${Array.from({ length: 8_000 }, (_, i) => `k${i}: ${i}`).join(', ')}}\n`,
+    reason: 'TooLarge',
+    field: 'more than the 3000 a manifest may have',
+  },
+  {
+    name: '6,000 list items',
+    text: `${JOB}      args:\n${'        - x\n'.repeat(6_000)}`,
+    reason: 'TooLarge',
+    field: 'more than the 3000 a manifest may have',
+  },
   {
     name: 'a 5 MB answer',
     text: `${JOB}${'# padding\n'.repeat(500_000)}`,
@@ -849,6 +869,14 @@ describe('what the policy rewrites or allows instead of refusing, by design', ()
         };
       }),
     },
+    {
+      // Brackets in scalars are text: only flow collections count towards the nesting limit.
+      name: 'brackets and quotes inside strings',
+      text: main((c) => {
+        c.workingDir = `/data/${'['.repeat(100)}`;
+        c.command = ['sh', '-c', `echo "${'{'.repeat(100)}" don't`];
+      }),
+    },
     { name: 'a containerPort without hostPort', text: main((c) => (c.ports = [{ containerPort: 8080 }])) },
     {
       name: 'automountServiceAccountToken: false',
@@ -867,5 +895,61 @@ describe('what the policy rewrites or allows instead of refusing, by design', ()
       mcPolicy,
     );
     expect(object.spec.flux.container.image).toBeUndefined();
+  });
+});
+
+describe('MiniClusters are held to the installed CRD', () => {
+  // Found by test/fuzz: the operator never passed the installed CRD's schema to the policy, so a
+  // MiniCluster field the Flux Operator does not know was accepted and then dropped by the API server.
+  it('through the minicluster agent, as the operator reads the CRD from the cluster', () => {
+    const input = {
+      namespace: 'hpc',
+      stepName: 'demo-run',
+      agent: 'minicluster' as const,
+      context: { container: IMAGE },
+      attempt: 1,
+      avoid: [],
+      settings: {
+        insecureRegistry: false,
+        kanikoImage: 'k',
+        runServiceAccount: 'default',
+        defaultMaxRuntime: 600,
+        logBudgetTokens: 4000,
+      },
+      cluster: { miniClusterCrdSchema: crd.spec.versions[0].schema.openAPIV3Schema },
+      objectName: 'demo-run-1',
+      labels: {},
+      ownerReference: {
+        apiVersion: 'fractale.dev/v1alpha1',
+        kind: 'AgentStep',
+        name: 'demo-run',
+        uid: 'u',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+      maxRuntimeSeconds: 600,
+    };
+    const misspelt = cluster((o) => {
+      o.spec.containers[0].workdir = '/opt';
+    });
+    const refused = miniclusterDriver.accept(answer(misspelt), input);
+    expect(refused).toMatchObject({ ok: false, reason: 'PolicyRefused' });
+    if (!refused.ok)
+      expect(refused.error).toContain('spec.containers[0].workdir: is not a field of the MiniCluster');
+    expect(miniclusterDriver.accept(answer(MINICLUSTER), input).ok).toBe(true);
+  });
+
+  it('and their metadata to ObjectMeta', () => {
+    const result = readManifestAnswer(
+      answer(
+        cluster((o) => {
+          o.metadata.hostPath = { path: '/' };
+        }),
+      ),
+      mcPolicy,
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'SchemaInvalid' });
+    if (!result.ok)
+      expect(result.explanation).toContain('metadata.hostPath: is not a field of the MiniCluster');
   });
 });

@@ -144,3 +144,15 @@ describe('readDockerfileAnswer', () => {
     if (!result.ok) expect(result.explanation).toMatch(says);
   });
 });
+
+describe('a refusal of a long answer', () => {
+  // Found by test/fuzz: a first line that is not an instruction was quoted whole (220 KB of JSON).
+  it('quotes the first line cut short, and lists what fits', () => {
+    const result = checkDockerfile(`${'{"a": 1}, '.repeat(20_000)}\n${'COPY x /x\n'.repeat(500)}`);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.explanation.length).toBeLessThanOrEqual(1800);
+    expect(result.explanation).toMatch(/must start with FROM, not "\{\\"A\\": 1\}.{10,80}…"/);
+    expect(result.explanation).toMatch(/and \d+ more\. Write a single-stage Dockerfile/);
+  });
+});

@@ -2,7 +2,7 @@
 // in the context, so COPY/ADD of local files can only fail; multi-stage builds are out of scope for
 // the agent (the seed's rule), and a Dockerfile must start from a base image.
 import { createHash } from 'node:crypto';
-import { extractCodeBlock, firstMeaningfulLine } from '../parse.ts';
+import { extractCodeBlock, firstMeaningfulLine, listWithin, quoted } from '../parse.ts';
 
 export interface DockerfileProblem {
   line: number;
@@ -66,7 +66,10 @@ export function checkDockerfile(dockerfile: string): DockerfileCheck {
   if (!first) {
     problems.push({ line: 1, message: 'the Dockerfile has no instructions' });
   } else if (first.keyword !== 'FROM') {
-    problems.push({ line: first.line, message: `it must start with FROM, not ${first.keyword}` });
+    problems.push({
+      line: first.line,
+      message: `it must start with FROM, not ${/^\w{1,20}$/.test(first.keyword) ? first.keyword : quoted(first.keyword, 40)}`,
+    });
   }
   const froms = all.filter((i) => i.keyword === 'FROM');
   if (froms.length > 1) {
@@ -90,7 +93,10 @@ export function checkDockerfile(dockerfile: string): DockerfileCheck {
 }
 
 function explainProblems(problems: DockerfileProblem[]): string {
-  const listed = problems.map((p) => p.message).join('; ');
+  const listed = listWithin(
+    problems.map((p) => p.message),
+    700,
+  );
   return (
     `The Dockerfile was not built because ${listed}. ` +
     'Write a single-stage Dockerfile that starts with FROM and creates every file it needs inside RUN ' +

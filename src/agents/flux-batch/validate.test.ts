@@ -168,3 +168,16 @@ describe('readFluxBatchAnswer', () => {
     expect(readFluxBatchAnswer('Use flux batch -N2.')).toMatchObject({ ok: false });
   });
 });
+
+describe('a script with many problems', () => {
+  // Found by test/fuzz: every problem was listed, so the fix at the end of a long refusal fell beyond
+  // the 2,000 characters the next prompt carries of an attempt's error.
+  it('lists what fits, counts the rest, and keeps the fix', () => {
+    const script = `#!/bin/bash\n${Array.from({ length: 300 }, (_, i) => `#FLUX: --bogus-${i} ${'v'.repeat(200)}`).join('\n')}\necho`;
+    const result = checkFluxBatchScript(script);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.explanation.length).toBeLessThanOrEqual(1800);
+    expect(result.explanation).toMatch(/; and \d+ more\. Write #!\/bin\/bash first/);
+  });
+});

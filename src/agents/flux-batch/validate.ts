@@ -2,7 +2,7 @@
 // directives): a shebang, then a group of directives with one sentinel (`#FLUX:`, `# flux:`, ...),
 // then the commands. Options are flux batch's own; note that flux batch counts slots
 // (-n/--nslots, -c/--cores-per-slot, -g/--gpus-per-slot), where flux run counts tasks.
-import { extractCodeBlock } from '../parse.ts';
+import { extractCodeBlock, listWithin, quoted } from '../parse.ts';
 
 export interface Directive {
   line: number;
@@ -151,7 +151,10 @@ function parseOptions(words: string[], line: number, problems: ScriptProblem[]):
       }
       value = short[2] ? short[2].replace(/^=/, '') : undefined;
     } else {
-      problems.push({ line, message: `"${word}" is not an option; directives hold flux batch options only` });
+      problems.push({
+        line,
+        message: `${quoted(word)} is not an option; directives hold flux batch options only`,
+      });
       continue;
     }
     const spec = OPTIONS[name];
@@ -211,7 +214,10 @@ export function checkFluxBatchScript(script: string): FluxBatchCheck {
       const tag = `${prefix}${match[2]}:`;
       if (sentinel === undefined) sentinel = tag;
       else if (tag !== sentinel)
-        problems.push({ line, message: `directive sentinel "${tag}" differs from "${sentinel}"` });
+        problems.push({
+          line,
+          message: `directive sentinel ${quoted(tag)} differs from ${quoted(sentinel)}`,
+        });
       if (firstCommand !== undefined) {
         problems.push({
           line,
@@ -225,7 +231,7 @@ export function checkFluxBatchScript(script: string): FluxBatchCheck {
     if (/^#\s*(SBATCH|PBS|BSUB)\b|^#\$ /.test(trimmed)) {
       problems.push({
         line,
-        message: `"${trimmed.split(/\s/)[0]}" is another scheduler's directive; use ${sentinel ?? '#FLUX:'} instead`,
+        message: `${quoted(trimmed.split(/\s/)[0]!)} is another scheduler's directive; use ${(sentinel ?? '#FLUX:').slice(0, 40)} instead`,
       });
       return;
     }
@@ -256,7 +262,10 @@ export function checkFluxBatchScript(script: string): FluxBatchCheck {
     ok: false,
     problems,
     explanation:
-      `The batch script was refused: ${problems.map((p) => `line ${p.line}: ${p.message}`).join('; ')}. ` +
+      `The batch script was refused: ${listWithin(
+        problems.map((p) => `line ${p.line}: ${p.message}`),
+        900,
+      )}. ` +
       'Write #!/bin/bash first, then #FLUX: directives with flux batch options only (-N/--nodes, -n/--nslots, ' +
       '-c/--cores-per-slot, -g/--gpus-per-slot, -t/--time-limit, --job-name, --output, --error, -q/--queue, ' +
       '--exclusive), then the commands, launching parallel programs with flux run.',

@@ -52,3 +52,19 @@ describe('parseRecovery', () => {
     if (!result.ok) expect(result.error).toMatch(says);
   });
 });
+
+describe('parseRecovery: a long name in the answer', () => {
+  // Found by test/fuzz: the error quoted the model's agent_name whole, so a 100 KB name went into the
+  // next manager prompt.
+  it('is quoted cut short in the error', () => {
+    const result = parseRecovery(
+      JSON.stringify({ agent_name: 'x'.repeat(100_000), task_description: 'y' }),
+      steps,
+    );
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.length).toBeLessThan(300);
+      expect(result.error).toMatch(/^agent_name "x{60}…" is not a step of this plan/);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 // The manager's answer: which step to redo and the instruction for it, read from untrusted JSON.
 import type { ManagerStep } from '../../prompts/manager.ts';
-import { parseJson } from '../parse.ts';
+import { parseJson, quoted } from '../parse.ts';
 
 export interface RecoveryChoice {
   /** The step to go back to. */
@@ -41,8 +41,11 @@ export function parseRecovery(answer: string, steps: readonly ManagerStep[]): Re
   if (byAgent.length > 1) {
     return {
       ok: false,
-      error: `agent_name "${name}" is used by several steps (${byAgent.map((s) => s.name).join(', ')}); name one step.`,
+      error: `agent_name ${quoted(name)} is used by several steps (${byAgent.map((s) => s.name).join(', ')}); name one step.`,
     };
   }
-  return { ok: false, error: `agent_name "${name}" is not a step of this plan; choose one of: ${names}.` };
+  return {
+    ok: false,
+    error: `agent_name ${quoted(name)} is not a step of this plan; choose one of: ${names}.`,
+  };
 }

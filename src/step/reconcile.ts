@@ -12,7 +12,7 @@ import type { AgentStep, AgentStepStatus, HistoryEntry, StepPhase } from '../api
 import { parseContext } from '../api/context.ts';
 import { ANNOTATIONS, LABELS } from '../api/names.ts';
 import { type ContextCache, cacheName } from '../cache/cache.ts';
-import { isAlreadyExists, type KubeClient, type KubeObject } from '../kube/client.ts';
+import { ApiError, isAlreadyExists, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { attemptName, controllerReference, stepLabels } from '../kube/names.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import type { ConversationStore } from '../llm/history.ts';
@@ -358,7 +358,17 @@ export class StepReconciler {
     // every pass, so one deleted by hand is made again.
     for (const object of accepted.objects) {
       if (prepared.ensured && object.kind === 'ConfigMap') continue;
-      await this.ensureObject(object);
+      try {
+        await this.ensureObject(object);
+      } catch (error) {
+        // The API server checks more than the schema the policy holds a manifest to (label syntax,
+        // names, resource names): its refusal of what the model wrote is the attempt's error, as a
+        // policy refusal is. Rethrown, it failed every pass and the step stayed Deploying for good.
+        if (!(error instanceof ApiError && (error.code === 422 || error.code === 400))) throw error;
+        const message = clip(`The API server refused the ${object.kind}: ${error.message}`, 1800);
+        await this.endAttempt(pass, driver, REASON.InvalidArtifact, message, undefined);
+        return;
+      }
     }
     prepared.ensured = true;
     status.activeResource = `${accepted.objects.at(-1)!.kind}/${input.objectName}`;

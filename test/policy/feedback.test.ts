@@ -134,4 +134,26 @@ ${padding}
     await eventually(() => jobs.has('run-2'));
     expect([...jobs]).toEqual(['run-2']);
   });
+
+  // Found reading a fuzz case (test/fuzz): the policy holds a manifest to the OpenAPI schema, but the API server checks
+  // more (label syntax, names, resource names). Its refusal of a Job it was sent ended nothing: the
+  // create failed on every pass, and the step stayed Deploying.
+  it('a Job the API server refuses ends the attempt with the server message, and the model is told', async () => {
+    const badLabel = `        labels:
+          app: "not a valid label value!"`;
+    const { step, requests, jobs } = await run(`responses:
+  - agent: kubernetes-job
+    text: |${jobManifestAnswer('echo hi').replace('        name: lammps\n', `        name: lammps\n${badLabel}\n`)}
+  - agent: kubernetes-job
+    match: "The API server refused the Job"
+    text: |${jobManifestAnswer('echo hi')}
+`);
+    expect(step.status?.phase, JSON.stringify(step.status, null, 1)).toBe('Succeeded');
+    expect(step.status?.history?.[0]).toMatchObject({ attempt: 1, reason: 'InvalidArtifact' });
+    expect(step.status?.history?.[0]?.message).toMatch(/^The API server refused the Job: .*metadata\.labels/);
+    const asked = requests.filter((r) => r.agent === 'kubernetes-job');
+    expect(asked[1]!.prompt).toContain('The API server refused the Job');
+    await eventually(() => jobs.has('run-2'));
+    expect([...jobs]).toEqual(['run-2']);
+  }, 90_000);
 });

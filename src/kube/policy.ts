@@ -874,10 +874,8 @@ function miniclusterPolicy(cluster: Obj, policy: ManifestPolicy, changes: string
   if (spec['cleanup'] !== undefined) set(spec, 'cleanup', false, 'spec.cleanup', changes);
   set(spec, 'deadlineSeconds', policy.activeDeadlineSeconds, 'spec.deadlineSeconds', changes);
   capBackoff(spec, policy, 'spec.backoffLimit', changes);
-  if (policy.runAsNonRoot) {
-    const security = child(child(spec, 'pod'), 'securityContext');
-    set(security, 'runAsNonRoot', true, 'spec.pod.securityContext.runAsNonRoot', changes);
-  }
+  // runAsNonRoot goes on a MiniCluster's containers (src/kube/hardening.ts): the Flux Operator keeps
+  // only fsGroup of spec.pod.securityContext.
   if (policy.serviceAccountName) {
     set(
       child(spec, 'pod'),

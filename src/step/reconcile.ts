@@ -797,8 +797,11 @@ export class StepReconciler {
     generation: Generation,
   ): Promise<void> {
     const { text, usage, latencyMs, attempts } = generation;
+    // An answer too long to store whole is not saved: reused cut, it could be accepted as something
+    // the model never wrote. A restart then asks again.
+    if (text.length > STORED_ANSWER_BYTES) return;
     await this.saveAttempt(step, attempt, {
-      [key]: JSON.stringify({ text: text.slice(0, STORED_ANSWER_BYTES), usage, latencyMs, attempts }),
+      [key]: JSON.stringify({ text, usage, latencyMs, attempts }),
     }).catch((error: unknown) =>
       this.deps.logger.warn({ err: error, step: step.metadata.name }, 'Could not save the model answer'),
     );

@@ -1,40 +1,17 @@
 /**
  * Kubernetes resource quantities (`500m`, `2`, `16Gi`, `1.5G`, `1e3`), as the API server's
- * resource.Quantity parses them.
+ * resource.Quantity parses them. The parsing is the operator's (src/kube/quantity.ts); the sim adds
+ * the API server's error and the rounding its controllers need.
  */
-const binarySuffixes: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const decimalSuffixes: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
-const quantityPattern = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|[numkMGTPE])?$/;
+import { parseQuantity as parseKubeQuantity, QUANTITY } from '../../kube/quantity.ts';
 
 /** The value of a quantity as a number; throws on text that is not a quantity. */
 export function parseQuantity(quantity: string | number): number {
   if (typeof quantity === 'number') return quantity;
-  const match = quantityPattern.exec(quantity.trim());
-  if (!match) throw new Error(`quantities must match the regular expression '${quantityPattern.source}'`);
-  const value = Number(match[1]);
-  const suffix = match[2] ?? '';
-  if (suffix in binarySuffixes) return value * binarySuffixes[suffix]!;
-  if (suffix in decimalSuffixes) return value * decimalSuffixes[suffix]!;
-  return value * 10 ** Number(suffix.slice(1));
+  const value = parseKubeQuantity(quantity);
+  if (value === undefined)
+    throw new Error(`quantities must match the regular expression '${QUANTITY.source}'`);
+  return value;
 }
 
 /** Millicores, rounded up as Quantity.MilliValue does. */

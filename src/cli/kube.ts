@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION } from '../api/index.ts';
-import { ApiError, KubeClient } from '../kube/client.ts';
+import { ApiError, identify, KubeClient } from '../kube/client.ts';
 import { UserError } from './errors.ts';
 import type { CliIO } from './io.ts';
 
@@ -24,6 +24,8 @@ export interface ConnectOptions {
   namespace?: string;
   /** Check that the AgentPlan and AgentStep kinds are served (default true). */
   requireCrds?: boolean;
+  /** Who the requests say they are from (User-Agent `fractale-<component>`); default "cli". */
+  component?: string;
 }
 
 const SIM_HINT = 'check KUBECONFIG (or --kubeconfig), or start a simulated cluster with `fractale sim`';
@@ -53,6 +55,7 @@ export async function connect(options: ConnectOptions, io: CliIO): Promise<Conne
   }
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new UserError(`kubeconfig ${path} has no current cluster: ${SIM_HINT}`);
+  identify(kubeConfig, options.component ?? 'cli');
   const client = new KubeClient(kubeConfig);
   const server = cluster.server;
   try {

@@ -76,6 +76,22 @@ export interface ListOptions {
 }
 
 export const FIELD_MANAGER = 'fractale';
+
+/**
+ * Makes every request authorised by this KubeConfig (ours and client-node's watches alike) say who
+ * sends it, as client-go's User-Agent does: audit logs, and the simulated cluster's request counts,
+ * then tell the operator from the CLI and other clients. Returns the same KubeConfig.
+ */
+export function identify(config: KubeConfig, component: string): KubeConfig {
+  const agent = `fractale-${component} (${process.platform}/${process.arch}) node/${process.versions.node}`;
+  const apply = config.applyToFetchOptions.bind(config);
+  config.applyToFetchOptions = async (options) => {
+    const init = await apply(options);
+    (init.headers as unknown as Headers).set('user-agent', agent);
+    return init;
+  };
+  return config;
+}
 /** Resends of a request the server answered 429 with Retry-After, and the longest wait honoured. */
 const RETRY_AFTER_TRIES = 3;
 const MAX_RETRY_AFTER_SECONDS = 10;

@@ -18,6 +18,7 @@ import { writeSimKubeconfig } from './kubeconfig.ts';
 import { LogStore } from './logs.ts';
 import { type NodeSpec, type NodeSpecInput, nodeObject } from './nodes.ts';
 import { startApiServer } from './server/index.ts';
+import type { RequestCounts } from './server/requests.ts';
 import { type KubeObject, Store } from './store.ts';
 import { storeCluster } from './world/cluster.ts';
 import {
@@ -34,6 +35,7 @@ export { SimRegistry } from './controllers/registry.ts';
 export { waitFor } from './controllers/wait.ts';
 export { simKubeconfig, writeSimKubeconfig } from './kubeconfig.ts';
 export type { NodeSpec } from './nodes.ts';
+export { type RequestCount, RequestCounts } from './server/requests.ts';
 
 export interface SimOptions {
   /** Behaviours as data or a file path; default: the shipped behaviors/default.yaml. */
@@ -81,6 +83,8 @@ export interface SimCluster {
   registry: SimRegistry;
   behaviors: Behaviors;
   nodes: NodeSpec[];
+  /** Every request the API server served, by client (User-Agent), verb, resource and code. */
+  requests: RequestCounts;
   stop(): Promise<void>;
 }
 
@@ -238,6 +242,7 @@ export async function startSimCluster(options: SimOptions = {}): Promise<SimClus
     registry: world.registry,
     behaviors: world.behaviors,
     nodes: world.nodes,
+    requests: server.requests,
     stop() {
       stopped ??= (async () => {
         timers.stop();

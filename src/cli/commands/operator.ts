@@ -70,7 +70,7 @@ export function registerOperator(program: Command, ctx: CommandContext): void {
       if (error instanceof ConfigError) throw new UserError(error.message);
       throw error;
     }
-    const conn = await connect({ ...(kubeconfig ? { kubeconfig } : {}) }, io);
+    const conn = await connect({ ...(kubeconfig ? { kubeconfig } : {}), component: 'operator' }, io);
     let registryNote: string | undefined;
     if (!config.registry) {
       const { advertisedRegistry, REGISTRY_HOSTING } = await import('../../kube/registry-hosting.ts');

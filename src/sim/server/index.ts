@@ -20,6 +20,7 @@ import {
 } from '../store.ts';
 import { openApiDocument, openApiRoot, typesOfGroupVersion } from './openapi.ts';
 import { decodeKubernetesProtobuf, ProtobufError } from './protobuf.ts';
+import { clientOf, RequestCounts, requestVerb } from './requests.ts';
 import { type IncludeObject, toTable } from './tables.ts';
 import { apiVersionOf, type ResourceType } from './types.ts';
 
@@ -41,6 +42,8 @@ export interface ApiServerOptions {
 export interface ApiServer {
   url: string;
   port: number;
+  /** Every request served so far, by client, verb, resource and code. */
+  requests: RequestCounts;
   /** Ends every open watch, as a restarting API server does; clients re-watch from their resourceVersion. */
   closeWatches(): void;
   close(): Promise<void>;
@@ -806,7 +809,33 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
     await serveResource(req, res, r, url.searchParams);
   }
 
+  const requests = new RequestCounts();
+  /** Counts a request once answered (a watch when it starts: it is answered when it ends). */
+  function count(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          return p;
+        }
+      });
+    const r = route(parts);
+    const key = {
+      client: clientOf(req.headers['user-agent']),
+      verb: requestVerb(req.method ?? 'GET', r?.name !== undefined, url.searchParams),
+      resource: r ? r.type.plural : '(discovery)',
+      subresource: r?.subresource ?? '',
+    };
+    if (key.verb === 'watch') requests.record({ ...key, code: 200 });
+    else res.once('close', () => requests.record({ ...key, code: res.statusCode }));
+  }
+
   const server = createServer((req, res) => {
+    count(req, res);
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.end();
@@ -834,6 +863,7 @@ export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
       resolve({
         url: `http://${host}:${address.port}`,
         port: address.port,
+        requests,
         closeWatches: () => {
           for (const close of [...watchClosers]) close();
         },

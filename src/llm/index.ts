@@ -14,6 +14,16 @@ export {
   conversationConfigMapName,
   type StepRef,
 } from './history.ts';
+export {
+  DEFAULT_ANSWER_ALLOWANCE,
+  DEFAULT_MODEL_CONCURRENCY,
+  describeWait,
+  type LimitedCall,
+  type LimiterObserver,
+  ModelLimiter,
+  type ModelLimiterOptions,
+  TOKEN_WINDOW_MS,
+} from './limiter.ts';
 export { DEFAULT_OPENAI_BASE_URL, OpenAIModel, type OpenAIOptions } from './openai.ts';
 export {
   abortableSleep,
@@ -43,6 +53,7 @@ export {
   MODEL_ERROR_KINDS,
   ModelError,
   type ModelErrorKind,
+  type ModelWait,
   redact,
   type Usage,
 } from './types.ts';

@@ -17,6 +17,24 @@ export interface GenerateRequest {
   agent?: string;
   /** Cancels the call, including waits between retries; the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Called once if the call has to wait for its turn (src/llm/limiter.ts): how many calls wait before
+   * it and what limits the provider's calls. Models without a limit never call it.
+   */
+  onQueued?: (wait: ModelWait) => void;
+  /** Called by a limited model when the call is let through, at once or after waiting. */
+  onStarted?: () => void;
+}
+
+/** Where a call waits in its provider's queue when it is queued. */
+export interface ModelWait {
+  provider: string;
+  /** Calls queued before this one. */
+  ahead: number;
+  /** The most calls of the provider in flight at once. */
+  concurrency: number;
+  /** The provider's tokens-per-minute budget; 0: none. */
+  tokensPerMinute: number;
 }
 
 export interface Usage {

@@ -1,8 +1,9 @@
 // Prometheus metrics of the operator, on their own registry so tests and several operators in one
 // process do not collide.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LimiterObserver } from '../llm/limiter.ts';
 
-export class Metrics {
+export class Metrics implements LimiterObserver {
   readonly registry = new Registry();
 
   readonly queueDepth = new Gauge({
@@ -49,6 +50,25 @@ export class Metrics {
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
     registers: [this.registry],
   });
+  readonly modelCallsQueued = new Gauge({
+    name: 'fractale_model_calls_queued',
+    help: "Model calls waiting for their turn under the provider's limits (--model-concurrency, --model-tokens-per-minute).",
+    labelNames: ['provider'],
+    registers: [this.registry],
+  });
+  readonly modelCallsInFlight = new Gauge({
+    name: 'fractale_model_calls_in_flight',
+    help: 'Model calls sent and not yet returned, by provider.',
+    labelNames: ['provider'],
+    registers: [this.registry],
+  });
+  readonly modelQueueWait = new Histogram({
+    name: 'fractale_model_queue_wait_seconds',
+    help: 'How long model calls waited for their turn before they were sent (0 when they did not wait).',
+    labelNames: ['provider'],
+    buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
   readonly steps = new Gauge({
     name: 'fractale_steps',
     help: 'AgentSteps by phase.',
@@ -60,6 +80,15 @@ export class Metrics {
     help: '1 when this replica holds the leader lease.',
     registers: [this.registry],
   });
+
+  modelQueueChanged(provider: string, queued: number, inFlight: number): void {
+    this.modelCallsQueued.set({ provider }, queued);
+    this.modelCallsInFlight.set({ provider }, inFlight);
+  }
+
+  modelQueueWaited(provider: string, seconds: number): void {
+    this.modelQueueWait.observe({ provider }, seconds);
+  }
 
   /** Records one model call. */
   recordModelCall(

@@ -91,14 +91,19 @@ export const planStepStatus = z
     name: z.string().describe("name: the step's name in the plan."),
     agent: z.string().describe("agent: the step's agent."),
     stepRef: z.string().optional().describe('stepRef: the AgentStep currently carrying the step.'),
-    phase: z.enum(STEP_PHASES).optional().describe("phase: the AgentStep's phase."),
-    attempt: z.int().min(0).optional().describe("attempt: the AgentStep's attempt."),
+    phase: z
+      .enum(STEP_PHASES)
+      .optional()
+      .describe(
+        "phase: the AgentStep's phase once it ended or waits for a person (Succeeded, Failed, AwaitingHuman); absent while it works: the AgentStep named by stepRef shows every phase.",
+      ),
+    attempt: z.int().min(0).optional().describe("attempt: the AgentStep's attempt, with phase."),
     runs: z
       .int()
       .min(0)
       .optional()
       .describe('runs: how many AgentSteps the step has had (more than 1 after a recovery).'),
-    message: z.string().max(2048).optional().describe("message: the AgentStep's message."),
+    message: z.string().max(2048).optional().describe("message: the AgentStep's message, with phase."),
   })
   .describe("A step's progress.");
 

@@ -1,8 +1,10 @@
 // A small JSON client over a KubeConfig. Objects stay plain JSON (client-node's typed APIs turn
 // timestamps into Dates, which would differ from what watches deliver); authentication, TLS and
 // proxies come from client-node's KubeConfig, exactly as its Watch uses them.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import fetch from 'node-fetch';
+import fetch, { type RequestInit } from 'node-fetch';
 import { type Resource, resourcePath } from './resources.ts';
 
 export interface ObjectMeta {
@@ -92,6 +94,29 @@ export function identify(config: KubeConfig, component: string): KubeConfig {
   };
   return config;
 }
+/**
+ * One keep-alive connection pool per KubeConfig, shared by every client on it. client-node builds a
+ * new Agent for each request, so each request opened a TCP connection (and, against a real API
+ * server, a TLS handshake): most of the operator's CPU under load. The pool copies the options
+ * client-node chose (CA, client certificate, TLS verification) and keeps connections open. Proxy
+ * agents are left as client-node makes them.
+ */
+const POOLS = new WeakMap<KubeConfig, HttpAgent>();
+
+export function pooledAgent(config: KubeConfig, agent: unknown): unknown {
+  const known = POOLS.get(config);
+  if (known) return known;
+  const type = agent?.constructor;
+  if (type !== HttpAgent && type !== HttpsAgent) return agent;
+  const options = (agent as HttpAgent & { options: Record<string, unknown> }).options;
+  const pool =
+    type === HttpsAgent
+      ? new HttpsAgent({ ...options, keepAlive: true })
+      : new HttpAgent({ ...options, keepAlive: true });
+  POOLS.set(config, pool);
+  return pool;
+}
+
 /** Resends of a request the server answered 429 with Retry-After, and the longest wait honoured. */
 const RETRY_AFTER_TRIES = 3;
 const MAX_RETRY_AFTER_SECONDS = 10;
@@ -128,9 +153,11 @@ export class KubeClient {
     const headers = Object.fromEntries((init.headers as unknown as Headers).entries());
     headers['accept'] = 'application/json';
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    const agent = pooledAgent(this.config, init.agent) as RequestInit['agent'];
     const send = () =>
       fetch(url.toString(), {
         ...init,
+        agent,
         method,
         headers,
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),

@@ -71,6 +71,9 @@ export function stepRunName(plan: string, step: string, run: number): string {
   return run <= 1 ? stepObjectName(plan, step) : childName(plan, `${step}-r${run}`);
 }
 
+/** The step phases a plan's status mirrors (see run()). */
+const MIRRORED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'AwaitingHuman']);
+
 export class PlanReconciler {
   private readonly deps: PlanReconcilerDeps;
   private readonly statusWriter: StatusWriter;
@@ -166,8 +169,9 @@ export class PlanReconciler {
     if (!step) {
       step = await this.createStep(plan, index, summary.runs);
       summary.stepRef = stepName;
-      summary.phase = 'Pending';
-      summary.attempt = 0;
+      delete summary.phase;
+      delete summary.attempt;
+      delete summary.message;
       pass.events.push({
         type: 'Normal',
         reason: 'StepCreated',
@@ -177,9 +181,19 @@ export class PlanReconciler {
       return;
     }
     summary.stepRef = stepName;
-    summary.phase = step.status?.phase ?? 'Pending';
-    summary.attempt = step.status?.attempt ?? 0;
-    if (step.status?.message) summary.message = step.status.message.slice(0, 2000);
+    // The plan shows a step's phase once it ended or waits for a person, as Tekton's PipelineRuns
+    // keep only references to their TaskRuns: the phases in between are the AgentStep's to show.
+    // Mirrored, every phase change and message of every step was a second write, on the plan.
+    const phase = step.status?.phase;
+    if (phase && MIRRORED_PHASES.has(phase)) {
+      summary.phase = phase;
+      summary.attempt = step.status?.attempt ?? 0;
+      if (step.status?.message) summary.message = step.status.message.slice(0, 2000);
+    } else {
+      delete summary.phase;
+      delete summary.attempt;
+      delete summary.message;
+    }
     if (summary.phase === 'Succeeded') {
       pass.events.push({ type: 'Normal', reason: 'StepSucceeded', message: `Step ${spec.name} succeeded` });
       return;
@@ -188,7 +202,9 @@ export class PlanReconciler {
       this.setRunning(
         pass,
         PLAN_REASON.Running,
-        `Step ${spec.name} (${index + 1}/${steps.length}): ${summary.phase}`,
+        summary.phase === 'AwaitingHuman'
+          ? `Step ${spec.name} (${index + 1}/${steps.length}) waits for an answer: ${summary.message ?? ''}`
+          : `Running step ${spec.name} (${index + 1}/${steps.length})`,
       );
       return;
     }
@@ -453,9 +469,9 @@ export class PlanReconciler {
       c.message !== undefined ? { ...c, message: clip(c.message, 4096) } : c,
     );
     if (status.conditions === undefined) delete status.conditions;
-    if (status.startTime)
-      status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
-    const changed = await this.statusWriter.write(pass.key, plan, status);
+    const changed = await this.statusWriter.write(pass.key, plan, status, (s) =>
+      s.startTime ? { ...s, usage: withElapsed(s.usage, s.startTime, s.completionTime, this.now()) } : s,
+    );
     for (const id of pass.consumed) this.deps.tasks.clear(pass.key, id);
     if (changed)
       for (const e of pass.events) await this.deps.events.record(plan, e.type, e.reason, e.message);

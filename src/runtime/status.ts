@@ -30,9 +30,18 @@ export class StatusWriter {
    * order: a real API server returns custom resources with their keys sorted, so a status built
    * in another order is the same status. A write the server finds unchanged keeps the
    * resourceVersion, and then the cache is not stale: no newer version will come to replace it.
+   *
+   * `refresh` brings fields that change with time alone (elapsed seconds) up to date, only when
+   * the status is written anyway: a clock is no reason to write, and under load it was most writes.
    */
-  async write(key: string, object: KubeObject & { status?: unknown }, status: unknown): Promise<boolean> {
+  async write<S>(
+    key: string,
+    object: KubeObject & { status?: unknown },
+    status: S,
+    refresh?: (status: S) => S,
+  ): Promise<boolean> {
     if (canonicalJson(status) === canonicalJson(object.status ?? {})) return false;
+    if (refresh) status = refresh(status);
     const written = await this.client.replaceStatus(this.resource, { ...object, status });
     const base = object.metadata.resourceVersion ?? '';
     if (written?.metadata?.resourceVersion !== base) this.writtenFrom.set(key, base);

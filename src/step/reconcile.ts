@@ -166,7 +166,12 @@ export class StepReconciler {
       case 'Pending':
         return this.start(pass);
       case 'Generating':
-        return this.generate(pass, driver);
+        await this.generate(pass, driver);
+        // An accepted artifact's objects are created in the same pass: left to the next one, they cost
+        // a status write and a reconcile per attempt. The artifact is stored first, so a restart in
+        // between loses nothing.
+        if (TRIAL_PHASES.has(pass.status.phase ?? '')) await this.trial(pass, driver);
+        return;
       case 'Building':
       case 'Deploying':
       case 'Running':
@@ -961,9 +966,9 @@ export class StepReconciler {
       c.message !== undefined ? { ...c, message: clip(c.message, 4096) } : c,
     );
     if (status.conditions === undefined) delete status.conditions;
-    if (status.startTime)
-      status.usage = withElapsed(status.usage, status.startTime, status.completionTime, this.now());
-    const changed = await this.statusWriter.write(pass.key, step, status);
+    const changed = await this.statusWriter.write(pass.key, step, status, (s) =>
+      s.startTime ? { ...s, usage: withElapsed(s.usage, s.startTime, s.completionTime, this.now()) } : s,
+    );
     if (changed) {
       this.deps.metrics.steps.inc({ phase: status.phase ?? 'Pending' });
       if (step.status?.phase) this.deps.metrics.steps.dec({ phase: step.status.phase });

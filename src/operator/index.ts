@@ -69,7 +69,12 @@ export function createOperator(options: OperatorOptions): Manager {
     ...(options.serveEndpoints ? { healthPort: config.healthPort, metricsPort: config.metricsPort } : {}),
     ...(options.onLostLeadership ? { onLostLeadership: options.onLostLeadership } : {}),
   });
-  const models = new ModelResolver({ config, client, ...(options.model ? { fixed: options.model } : {}) });
+  const models = new ModelResolver({
+    config,
+    client,
+    observer: manager.metrics,
+    ...(options.model ? { fixed: options.model } : {}),
+  });
   const facts = new ClusterFactsReader(client);
   const resyncMs = config.resyncSeconds * 1000;
   stepController(manager, {

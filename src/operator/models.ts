@@ -1,10 +1,13 @@
 // Which model drives a step: the step's spec.model, over the operator's flags. API keys come from a
 // Secret (or the environment) and are held in memory only: never in status, events, logs or prompts.
+// Every model of a provider shares that provider's limiter (--model-concurrency,
+// --model-tokens-per-minute): the quota is the provider's, whichever model or key a plan names.
 import type { ModelSpec } from '../api/common.ts';
 import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { SECRETS, type SecretRedactor } from '../kube/redact.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { createModel, type ModelConfig } from '../llm/index.ts';
+import { type LimiterObserver, ModelLimiter } from '../llm/limiter.ts';
 import type { LanguageModel } from '../llm/types.ts';
 import type { OperatorConfig } from '../runtime/config.ts';
 
@@ -19,11 +22,13 @@ export interface ModelResolverOptions {
     OperatorConfig,
     'provider' | 'model' | 'script' | 'apiKeySecret' | 'baseUrl' | 'leaseNamespace'
   > &
-    Partial<Pick<OperatorConfig, 'modelTimeout'>>;
+    Partial<Pick<OperatorConfig, 'modelTimeout' | 'modelConcurrency' | 'modelTokensPerMinute'>>;
   client: KubeClient;
   env?: NodeJS.ProcessEnv;
-  /** A model to use for every step (tests, the demo); spec.model is then ignored. */
+  /** A model to use for every step (tests, the demo); spec.model is then ignored. It is limited too. */
   fixed?: LanguageModel;
+  /** Where the limiters report their queues (the operator's metrics). */
+  observer?: LimiterObserver;
   /** Where the keys read are registered for redaction; default: the process's (SECRETS). */
   redactor?: SecretRedactor;
 }
@@ -32,13 +37,36 @@ export interface ModelResolverOptions {
 export class ModelResolver {
   private readonly options: ModelResolverOptions;
   private readonly models = new Map<string, LanguageModel>();
+  private readonly limiters = new Map<string, ModelLimiter>();
+  private fixed: LanguageModel | undefined;
 
   constructor(options: ModelResolverOptions) {
     this.options = options;
   }
 
+  /** The limiter of a provider's calls, made on first use. */
+  limiter(provider: string): ModelLimiter {
+    let limiter = this.limiters.get(provider);
+    if (!limiter) {
+      const { config, observer } = this.options;
+      limiter = new ModelLimiter({
+        provider,
+        ...(config.modelConcurrency !== undefined ? { concurrency: config.modelConcurrency } : {}),
+        ...(config.modelTokensPerMinute !== undefined
+          ? { tokensPerMinute: config.modelTokensPerMinute }
+          : {}),
+        ...(observer ? { observer } : {}),
+      });
+      this.limiters.set(provider, limiter);
+    }
+    return limiter;
+  }
+
   async forSpec(namespace: string, spec: ModelSpec | undefined): Promise<LanguageModel> {
-    if (this.options.fixed) return this.options.fixed;
+    if (this.options.fixed) {
+      this.fixed ??= this.limiter(this.options.fixed.provider).wrap(this.options.fixed);
+      return this.fixed;
+    }
     const { config } = this.options;
     const env = this.options.env ?? process.env;
     const provider = spec?.provider ?? config.provider;
@@ -80,7 +108,9 @@ export class ModelResolver {
       ...(config.modelTimeout && provider !== 'scripted' ? { timeoutMs: config.modelTimeout * 1000 } : {}),
       ...(provider === 'scripted' && config.script ? { script: config.script } : {}),
     };
-    const created = createModel(modelConfig, { otherKeySource: 'give --api-key-secret <secret[:key]>' });
+    const created = this.limiter(provider).wrap(
+      createModel(modelConfig, { otherKeySource: 'give --api-key-secret <secret[:key]>' }),
+    );
     this.models.set(cacheKey, created);
     return created;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_CONCURRENCY } from '../llm/limiter.ts';
 import { ConfigError, DEFAULT_KANIKO_IMAGE, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
@@ -19,7 +20,18 @@ describe('loadConfig', () => {
       maxCpuRequest: '64',
       maxMemoryRequest: '256Gi',
       runAsNonRoot: false,
+      modelConcurrency: DEFAULT_MODEL_CONCURRENCY,
+      modelTokensPerMinute: 0,
     });
+  });
+
+  it('reads the model limits from flags and the environment', () => {
+    expect(
+      loadConfig({}, { FRACTALE_MODEL_CONCURRENCY: '3', FRACTALE_MODEL_TOKENS_PER_MINUTE: '250000' }),
+    ).toMatchObject({ modelConcurrency: 3, modelTokensPerMinute: 250_000 });
+    expect(
+      loadConfig({ modelConcurrency: '1', modelTokensPerMinute: '0' }, { FRACTALE_MODEL_CONCURRENCY: '3' }),
+    ).toMatchObject({ modelConcurrency: 1, modelTokensPerMinute: 0 });
   });
 
   it('reads the resource caps as Kubernetes quantities', () => {
@@ -61,6 +73,16 @@ describe('loadConfig', () => {
     ],
     [{ FRACTALE_MAX_MEMORY_REQUEST: '0' }, /--max-memory-request \(FRACTALE_MAX_MEMORY_REQUEST\)/],
     [{ FRACTALE_RUN_AS_NON_ROOT: 'sometimes' }, /--run-as-non-root \(FRACTALE_RUN_AS_NON_ROOT\)/],
+    ...['0', '1001', '2.5', 'lots'].map((value): [Record<string, string>, RegExp] => [
+      { FRACTALE_MODEL_CONCURRENCY: value },
+      new RegExp(
+        `--model-concurrency \\(FRACTALE_MODEL_CONCURRENCY\\): must be a whole number from 1 to 1000 .*e\\.g\\. ${DEFAULT_MODEL_CONCURRENCY}`,
+      ),
+    ]),
+    ...['-1', '1.5', 'unlimited'].map((value): [Record<string, string>, RegExp] => [
+      { FRACTALE_MODEL_TOKENS_PER_MINUTE: value },
+      /--model-tokens-per-minute \(FRACTALE_MODEL_TOKENS_PER_MINUTE\): must be a whole number from 0 .*0: no budget/,
+    ]),
   ])('refuses %o naming the flag and the variable', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError);
     expect(() => loadConfig({}, env)).toThrow(message);

@@ -6,6 +6,7 @@ import { formatIssues } from '../api/context.ts';
 import { DEFAULT_LOG_BUDGET_TOKENS, MIN_LOG_BUDGET_TOKENS } from '../kube/logfilter.ts';
 import { DEFAULT_MAX_CPU_REQUEST, DEFAULT_MAX_MEMORY_REQUEST } from '../kube/policy.ts';
 import { parseQuantity } from '../kube/quantity.ts';
+import { DEFAULT_MODEL_CONCURRENCY } from '../llm/limiter.ts';
 
 /** The Kaniko image builds run by default (see KANIKO_IMAGE for why this fork). */
 export const DEFAULT_KANIKO_IMAGE = KANIKO_IMAGE;
@@ -16,6 +17,15 @@ const bool = z.union([
 ]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const port = int(0, 65535);
+/** A whole number in [min, max], with one message that says what it means and what to give. */
+const count = (min: number, max: number, fix: string) => {
+  const message = `must be a whole number from ${min} to ${max} ${fix}`;
+  return z.coerce
+    .number({ error: message })
+    .int({ error: message })
+    .min(min, { error: message })
+    .max(max, { error: message });
+};
 const quantity = (example: string) =>
   z.coerce.string().refine((v) => (parseQuantity(v) ?? 0) > 0, {
     message: `must be a positive Kubernetes quantity, e.g. ${example}`,
@@ -69,6 +79,20 @@ export const operatorConfig = z.object({
     .describe('seconds the leader keeps trying to renew before it gives leadership up'),
   retryPeriod: int(1, 600).default(2).describe('seconds between lease renewals and acquisition tries'),
   modelTimeout: int(1, 3600).default(300).describe('seconds one model request may take'),
+  modelConcurrency: count(
+    1,
+    1000,
+    `(model calls of one provider in flight at once), e.g. ${DEFAULT_MODEL_CONCURRENCY}`,
+  )
+    .default(DEFAULT_MODEL_CONCURRENCY)
+    .describe('the most model calls of one provider in flight at once; the others wait in turn'),
+  modelTokensPerMinute: count(
+    0,
+    1_000_000_000,
+    "(tokens a minute, at most the provider's quota; 0: no budget), e.g. 1000000",
+  )
+    .default(0)
+    .describe('the most tokens the model calls of one provider started in any minute may use; 0: no budget'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   resyncSeconds: int(0, 86400).default(300),
 });
@@ -104,6 +128,8 @@ export const ENV: Record<keyof OperatorConfig, string> = {
   renewDeadline: 'FRACTALE_RENEW_DEADLINE',
   retryPeriod: 'FRACTALE_RETRY_PERIOD',
   modelTimeout: 'FRACTALE_MODEL_TIMEOUT',
+  modelConcurrency: 'FRACTALE_MODEL_CONCURRENCY',
+  modelTokensPerMinute: 'FRACTALE_MODEL_TOKENS_PER_MINUTE',
   logLevel: 'FRACTALE_LOG_LEVEL',
   resyncSeconds: 'FRACTALE_RESYNC_SECONDS',
 };

@@ -16,6 +16,7 @@ import { ApiError, isAlreadyExists, type KubeClient, type KubeObject } from '../
 import { attemptName, controllerReference, stepLabels } from '../kube/names.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import type { ConversationStore } from '../llm/history.ts';
+import { describeWait } from '../llm/limiter.ts';
 import { type Generation, isModelError, type LanguageModel } from '../llm/types.ts';
 import { addGeneration, emptyUsage, withElapsed } from '../llm/usage.ts';
 import { debugPrompt } from '../prompts/debug.ts';
@@ -25,7 +26,7 @@ import type { Logger } from '../runtime/logger.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
-import type { BackgroundTasks, TaskState } from '../runtime/tasks.ts';
+import type { BackgroundTasks, TaskContext, TaskState } from '../runtime/tasks.ts';
 import { CONDITION, clip, REASON, setCondition } from './conditions.ts';
 import type {
   Acceptance,
@@ -263,13 +264,18 @@ export class StepReconciler {
       const saved = savedGeneration(stored?.data?.[ATTEMPT_KEYS.generateAnswer]);
       task = saved
         ? { state: 'done', value: { answer: saved, input }, startedAt: 0, endedAt: 0 }
-        : this.deps.tasks.ensure(key, taskId, async () => {
-            const answer = await this.callModel(step, driver.agent, driver.prompt(input));
+        : this.deps.tasks.ensure(key, taskId, async (task) => {
+            const answer = await this.callModel(step, driver.agent, driver.prompt(input), task);
             await this.saveAnswer(step, attempt, ATTEMPT_KEYS.generateAnswer, answer);
             return { answer, input };
           });
     }
-    if (task.state === 'running') return;
+    if (task.state === 'running') {
+      // Queued behind other calls of the provider: say so, once (the note is set when the call is
+      // queued and not updated as the queue moves); the answer replaces the message.
+      if (task.note) status.message = task.note;
+      return;
+    }
     pass.consumed.push(taskId);
     if (task.state === 'failed') {
       this.modelFailed(pass, task.error, `the ${driver.agent} agent's model call`);
@@ -437,10 +443,12 @@ export class StepReconciler {
     const attempt = status.attempt ?? 1;
     const reason = status.reason ?? REASON.RunFailed;
     const stored = await this.attemptConfigMap(step, attempt);
-    const diagnostics = stored?.data?.[ATTEMPT_KEYS.diagnostics] ?? status.message ?? 'the attempt failed';
+    // The attempt's failure, without the note of a debug call waiting for its turn.
+    const failure = withoutWait(status.message);
+    const diagnostics = stored?.data?.[ATTEMPT_KEYS.diagnostics] ?? failure ?? 'the attempt failed';
     // When no attempt is left, advice would be read by no one: spend no tokens on it.
     if (attempt >= (status.maxAttempts ?? 1)) {
-      await this.endAttempt(pass, driver, reason, firstLine(status.message ?? diagnostics), undefined);
+      await this.endAttempt(pass, driver, reason, firstLine(failure ?? diagnostics), undefined);
       return;
     }
     const taskId = `debug-${attempt}`;
@@ -451,7 +459,7 @@ export class StepReconciler {
     const saved = savedGeneration(stored?.data?.[ATTEMPT_KEYS.debugAnswer]);
     const task: TaskState<Generation> = saved
       ? { state: 'done', value: saved, startedAt: 0, endedAt: 0 }
-      : this.deps.tasks.ensure(key, taskId, async () => {
+      : this.deps.tasks.ensure(key, taskId, async (task) => {
           const answer = await this.callModel(
             step,
             'debug',
@@ -466,11 +474,16 @@ export class StepReconciler {
               allowReturnToManager: allowManager,
               allowReturnToHuman: allowHuman,
             }),
+            task,
           );
           await this.saveAnswer(step, attempt, ATTEMPT_KEYS.debugAnswer, answer);
           return answer;
         });
-    if (task.state === 'running') return;
+    if (task.state === 'running') {
+      // Before the failure, which the next pass reads back (withoutWait) for the history.
+      if (task.note) status.message = failure ? `${task.note}${WAIT_SEPARATOR}${failure}` : task.note;
+      return;
+    }
     pass.consumed.push(taskId);
     if (task.state === 'failed') {
       this.modelFailed(pass, task.error, "the debug agent's model call");
@@ -484,7 +497,7 @@ export class StepReconciler {
     });
     status.advice = advice.advice;
     if (advice.returnToManager) {
-      this.recordHistory(pass, 'Failed', REASON.ReturnedToManager, firstLine(status.message ?? diagnostics));
+      this.recordHistory(pass, 'Failed', REASON.ReturnedToManager, firstLine(failure ?? diagnostics));
       this.fail(
         pass,
         REASON.ReturnedToManager,
@@ -493,7 +506,7 @@ export class StepReconciler {
       return;
     }
     if (advice.returnToHuman) {
-      this.recordHistory(pass, 'Failed', reason, firstLine(status.message ?? diagnostics));
+      this.recordHistory(pass, 'Failed', reason, firstLine(failure ?? diagnostics));
       status.question = advice.question ?? advice.advice;
       await this.clearAnswer(step);
       this.toPhase(
@@ -505,7 +518,7 @@ export class StepReconciler {
       pass.events.push({ type: 'Warning', reason: REASON.AwaitingHuman, message: status.question });
       return;
     }
-    await this.endAttempt(pass, driver, reason, firstLine(status.message ?? diagnostics), advice.advice);
+    await this.endAttempt(pass, driver, reason, firstLine(failure ?? diagnostics), advice.advice);
   }
 
   // ---- AwaitingHuman: the answer arrives as an annotation ----------------------------------------
@@ -696,13 +709,33 @@ export class StepReconciler {
     this.fail(pass, REASON.ModelUnavailable, `${what} failed: ${message}`);
   }
 
-  private async callModel(step: AgentStepObject, agent: string, prompt: string): Promise<Generation> {
+  /**
+   * The call's background task is told when the call waits for its turn (a note the next pass
+   * shows) and when that ends; a task cleared before its end (the step is gone) cancels the call.
+   */
+  private async callModel(
+    step: AgentStepObject,
+    agent: string,
+    prompt: string,
+    task: TaskContext,
+  ): Promise<Generation> {
     const model = await this.deps.model(step);
-    const started = performance.now();
+    let started = performance.now();
     try {
       // Each prompt carries what the model needs (the last artifact, the error, the advice) rather than
       // the whole conversation, which keeps calls small; the conversation is kept for the record.
-      const generation = await model.generate({ prompt, agent });
+      const generation = await model.generate({
+        prompt,
+        agent,
+        signal: task.signal,
+        onQueued: (wait) => task.note(describeWait(wait)),
+        // The latency recorded is the call's own, not its time in the queue; a pass after this
+        // point has nothing left to say about the wait.
+        onStarted: () => {
+          started = performance.now();
+          task.note(undefined);
+        },
+      });
       await this.deps.conversations
         ?.append(
           {
@@ -728,7 +761,7 @@ export class StepReconciler {
       );
       return generation;
     } catch (error) {
-      const outcome = isModelError(error) ? error.kind : 'error';
+      const outcome = isModelError(error) ? error.kind : task.signal.aborted ? 'cancelled' : 'error';
       this.deps.metrics.recordModelCall(model.provider, agent, outcome, (performance.now() - started) / 1000);
       throw error;
     }
@@ -1023,6 +1056,16 @@ function savedGeneration(json: string | undefined): Generation | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Between the note of a debug call waiting for its turn and the attempt's failure, in a Diagnosing step's message. */
+const WAIT_SEPARATOR = ' · ';
+
+/** A step's message without the note of a model call waiting for its turn (see diagnose). */
+function withoutWait(message: string | undefined): string | undefined {
+  if (!message?.startsWith('Waiting for the model: ')) return message;
+  const end = message.indexOf(WAIT_SEPARATOR);
+  return end < 0 ? undefined : message.slice(end + WAIT_SEPARATOR.length);
 }
 
 const firstLine = (text: string) => (text.split('\n').find((l) => l.trim()) ?? text).slice(0, 500);

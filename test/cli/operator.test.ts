@@ -125,6 +125,21 @@ describe('fractale operator', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--concurrency (FRACTALE_CONCURRENCY)');
   });
+
+  it.each([
+    [
+      ['--model-concurrency', '0'],
+      '--model-concurrency (FRACTALE_MODEL_CONCURRENCY): must be a whole number from 1 to 1000',
+    ],
+    [
+      ['--model-tokens-per-minute', 'lots'],
+      '--model-tokens-per-minute (FRACTALE_MODEL_TOKENS_PER_MINUTE): must be a whole number from 0',
+    ],
+  ])('refuses the model limits %j, naming the flag and the variable', async (flags, message) => {
+    const result = await fractale(['operator', ...flags]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(message);
+  });
 });
 
 describe('fractale sim', () => {

@@ -205,6 +205,8 @@ describe('the operator configuration the chart passes', () => {
       FRACTALE_LOG_LEVEL: 'info',
       FRACTALE_PROVIDER: 'gemini',
       FRACTALE_MODEL: 'gemini-2.5-pro',
+      FRACTALE_MODEL_CONCURRENCY: '16',
+      FRACTALE_MODEL_TOKENS_PER_MINUTE: '0',
       FRACTALE_API_KEY_SECRET: 'fractale-api-key:api-key',
       FRACTALE_KANIKO_IMAGE: 'cgr.dev/chainguard/kaniko:latest',
       FRACTALE_INSECURE_REGISTRY: 'false',
@@ -258,6 +260,8 @@ describe('the operator configuration the chart passes', () => {
           'model.provider=openai',
           'model.name=gpt-5',
           'model.baseUrl=http://llm.example:8000/v1',
+          'model.concurrency=4',
+          'model.tokensPerMinute=500000',
           'build.kanikoImage=example.org/kaniko:1',
           'build.pushSecret=push-creds',
           'run.defaultMaxAttempts=3',
@@ -276,6 +280,8 @@ describe('the operator configuration the chart passes', () => {
       FRACTALE_PROVIDER: 'openai',
       FRACTALE_MODEL: 'gpt-5',
       OPENAI_BASE_URL: 'http://llm.example:8000/v1',
+      FRACTALE_MODEL_CONCURRENCY: '4',
+      FRACTALE_MODEL_TOKENS_PER_MINUTE: '500000',
       FRACTALE_KANIKO_IMAGE: 'example.org/kaniko:1',
       FRACTALE_PUSH_SECRET: 'push-creds',
       FRACTALE_DEFAULT_MAX_ATTEMPTS: '3',
@@ -346,6 +352,8 @@ describe('values the chart refuses', () => {
     ['an unknown provider', ['model.provider=claude'], "at '/model/provider'"],
     ['a namespace that is not a DNS label', ['watchNamespaces={Team_A}'], 'watchNamespaces'],
     ['a text concurrency', ['concurrency=many'], 'concurrency'],
+    ['no model calls at once', ['model.concurrency=0'], "at '/model/concurrency'"],
+    ['a negative token budget', ['model.tokensPerMinute=-5'], "at '/model/tokensPerMinute'"],
   ])('%s', (_name, set, message) => {
     expect(() => render({ set })).toThrow(message);
   });

@@ -41,6 +41,11 @@ const OPERATOR_FLAGS: [flag: string, description: string][] = [
   ['--renew-deadline <seconds>', 'how long the leader tries to renew before it stops working'],
   ['--retry-period <seconds>', 'seconds between Lease renewals and takeover tries'],
   ['--model-timeout <seconds>', 'how long one model request may take before it is retried'],
+  ['--model-concurrency <n>', 'most model calls of one provider in flight at once; the others queue'],
+  [
+    '--model-tokens-per-minute <n>',
+    'most tokens the model calls of one provider started in a minute may use (0: no budget)',
+  ],
   ['--log-level <level>', 'trace, debug, info, warn, error, fatal or silent'],
   ['--resync-seconds <seconds>', 'how often every object is reconciled again (0: never)'],
 ];

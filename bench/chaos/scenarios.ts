@@ -10,7 +10,9 @@ export const CHAOS_NAMESPACE = 'chaos';
 export const RUN_IMAGE = 'ghcr.io/example/lammps:1';
 
 export const SCENARIOS = ['build-run', 'run-crash', 'recovery', 'minicluster', 'cost', 'flux-batch'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
+/** Scenarios of other benchmarks, outside the chaos mix (the scale benchmark's). */
+export const OTHER_SCENARIOS = ['build-run-crash'] as const;
+export type Scenario = (typeof SCENARIOS)[number] | (typeof OTHER_SCENARIOS)[number];
 
 export interface ScenarioFacts {
   /** What the plan does, for the report. */
@@ -40,6 +42,12 @@ export const FACTS: Record<Scenario, ScenarioFacts> = {
     story: 'build, a run that cannot work (no lmp), the manager sends it back to a rebuild',
     phase: 'Succeeded',
     modelCalls: 5, // build, kubernetes-job, manager, build, kubernetes-job
+    attempts: 4,
+  },
+  'build-run-crash': {
+    story: 'build (fails once: no CA certificates) then a Job run that crashes once (missing input file)',
+    phase: 'Succeeded',
+    modelCalls: 6, // build, debug, build, kubernetes-job, debug, kubernetes-job
     attempts: 4,
   },
   minicluster: { story: 'a Flux MiniCluster run', phase: 'Succeeded', modelCalls: 1, attempts: 1 },
@@ -190,7 +198,7 @@ export const SCRIPT: ScriptEntry[] = [
   },
   { agent: 'debug', text: 'Read the error above and fix its cause.' },
   { agent: 'kubernetes-job', match: /CHAOS-FIX-INPUT/, text: job('lmp -in in.reaxff.hns') },
-  { agent: 'kubernetes-job', match: /scenario run-crash/, text: job('lmp -in missing') },
+  { agent: 'kubernetes-job', match: /scenario (build-)?run-crash/, text: job('lmp -in missing') },
   { agent: 'kubernetes-job', text: job('lmp -in in.reaxff.hns') },
   { agent: 'minicluster', text: MINICLUSTER },
   {
@@ -231,7 +239,11 @@ export function answer(prompt: string): string | undefined {
 }
 
 /** The plan of kind `scenario`; `name` appears in its prompts, so each plan's calls can be told apart. */
-export function planFor(scenario: Scenario, name: string): Record<string, unknown> {
+export function planFor(
+  scenario: Scenario,
+  name: string,
+  namespace: string = CHAOS_NAMESPACE,
+): Record<string, unknown> {
   const marker = `(chaos plan ${name}, scenario ${scenario})`;
   const details = `Run the reaxff HNS example ${marker}.`;
   const build = {
@@ -242,6 +254,15 @@ export function planFor(scenario: Scenario, name: string): Record<string, unknow
   };
   const steps: Record<Scenario, unknown[]> = {
     'build-run': [
+      build,
+      {
+        name: 'run',
+        agent: 'kubernetes-job',
+        description: 'Run LAMMPS',
+        context: { details, maxAttempts: 3 },
+      },
+    ],
+    'build-run-crash': [
       build,
       {
         name: 'run',
@@ -293,7 +314,7 @@ export function planFor(scenario: Scenario, name: string): Record<string, unknow
   return {
     apiVersion: 'fractale.dev/v1alpha1',
     kind: 'AgentPlan',
-    metadata: { name, namespace: CHAOS_NAMESPACE, labels: { 'chaos.fractale.dev/scenario': scenario } },
+    metadata: { name, namespace, labels: { 'chaos.fractale.dev/scenario': scenario } },
     spec: { goal: `Chaos plan ${name}: ${FACTS[scenario].story}`, steps: steps[scenario] },
   };
 }

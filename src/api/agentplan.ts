@@ -44,8 +44,16 @@ export const planRetention = z
       .enum(['Keep', 'Delete'])
       .default('Keep')
       .describe('replacedSteps: Keep (default) or Delete the AgentSteps a manager recovery replaced.'),
+    failedAttempts: z
+      .int()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe(
+        "failedAttempts: how many of each step's latest failed attempts keep their Jobs and pods (each AgentStep's spec.retain.failedAttempts; default 1).",
+      ),
   })
-  .describe('retain: what is kept of replaced steps.');
+  .describe('retain: what is kept of replaced steps and failed attempts.');
 
 export const agentPlanSpec = z
   .object({

@@ -1,10 +1,14 @@
 // A step's conversation with the model, kept in a ConfigMap `<step>-conversation` so that an operator
-// restart does not lose what the model was already told.
+// restart does not lose what the model was already told. The store writes it after each model call:
+// the version it wrote is what it reads next (the operator is its only writer), so a call costs one
+// write, not a read and a write; a conflict reads it again.
 
 import { createHash } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1OwnerReference } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { LABELS, MANAGED_BY } from '../api/index.ts';
+import { ApiError, KubeClient, type KubeObject, type OwnerReference } from '../kube/client.ts';
+import { RESOURCES } from '../kube/resources.ts';
 import { type ChatTurn, estimateTokens } from './types.ts';
 
 export interface StepRef {
@@ -14,8 +18,13 @@ export interface StepRef {
   /** The AgentPlan's name, when the step belongs to one (adds the fractale.dev/plan label). */
   plan?: string;
   /** Usually the AgentStep, so the conversation is garbage-collected with it. */
-  ownerReference?: V1OwnerReference;
+  ownerReference?: OwnerReference;
 }
+
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
+/** A bound on the conversations remembered, far above the steps one replica works on at once. */
+const MAX_REMEMBERED = 10_000;
 
 export interface ConversationStoreOptions {
   /** Turns kept, in estimated tokens (estimateTokens); oldest go first. Default 100 000 (about 400 KB, under a ConfigMap's 1 MiB). */
@@ -68,12 +77,16 @@ export function truncateTurns(
 }
 
 export class ConversationStore {
-  readonly #api: CoreV1Api;
+  readonly #client: KubeClient;
   readonly #budgetTokens: number;
   readonly #maxConflictRetries: number;
+  /** By namespace/name: the version last written or read. */
+  readonly #known = new Map<string, ConfigMap>();
+  /** Conversations known not to exist yet (see markNew). */
+  readonly #absent = new Set<string>();
 
   constructor(kubeConfig: KubeConfig, options: ConversationStoreOptions = {}) {
-    this.#api = kubeConfig.makeApiClient(CoreV1Api);
+    this.#client = new KubeClient(kubeConfig);
     this.#budgetTokens = options.budgetTokens ?? DEFAULT_BUDGET_TOKENS;
     this.#maxConflictRetries = options.maxConflictRetries ?? 5;
   }
@@ -83,8 +96,20 @@ export class ConversationStore {
    * not a conversation (edited by hand) also reads as none: the next write replaces it.
    */
   async load(ref: StepRef): Promise<ChatTurn[]> {
+    // Read from the API: a reader wants what is stored, hand edits included (writes catch up on a conflict).
     const current = await this.#read(ref);
     return current ? decode(current).turns : [];
+  }
+
+  /** Records that a new step has no conversation yet, so its first write reads nothing first. */
+  markNew(ref: Pick<StepRef, 'namespace' | 'step'>): void {
+    this.#absent.add(keyOf(ref));
+  }
+
+  /** Forgets what was remembered of a step's conversation (the step finished); the ConfigMap stays. */
+  forget(ref: Pick<StepRef, 'namespace' | 'step'>): void {
+    this.#known.delete(keyOf(ref));
+    this.#absent.delete(keyOf(ref));
   }
 
   /** Adds turns after the stored ones, truncating to the budget; returns what is now stored. */
@@ -99,11 +124,9 @@ export class ConversationStore {
 
   /** Forgets the conversation (e.g. when the manager resets a step). */
   async clear(ref: StepRef): Promise<void> {
+    this.#known.delete(keyOf(ref));
     try {
-      await this.#api.deleteNamespacedConfigMap({
-        name: conversationConfigMapName(ref.step),
-        namespace: ref.namespace,
-      });
+      await this.#client.delete(RESOURCES.configMaps, ref.namespace, conversationConfigMapName(ref.step));
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
     }
@@ -111,39 +134,54 @@ export class ConversationStore {
 
   async #update(ref: StepRef, change: (stored: ChatTurn[]) => ChatTurn[]): Promise<ChatTurn[]> {
     const name = conversationConfigMapName(ref.step);
+    const key = keyOf(ref);
     for (let round = 0; ; round++) {
-      const current = await this.#read(ref);
+      const absent = round === 0 && this.#absent.delete(key);
+      const current = absent
+        ? undefined
+        : ((round === 0 ? this.#known.get(key) : undefined) ?? (await this.#read(ref)));
       const before = current ? decode(current) : { turns: [], droppedTurns: 0 };
       const { turns, dropped } = truncateTurns(change(before.turns), this.#budgetTokens);
       const stored: Stored = { turns, droppedTurns: before.droppedTurns + dropped };
       const body = this.#build(ref, name, stored, current);
       try {
-        if (current) {
-          await this.#api.replaceNamespacedConfigMap({ name, namespace: ref.namespace, body });
-        } else {
-          await this.#api.createNamespacedConfigMap({ namespace: ref.namespace, body });
-        }
+        const written = current
+          ? await this.#client.replace<ConfigMap>(RESOURCES.configMaps, body)
+          : await this.#client.create<ConfigMap>(RESOURCES.configMaps, body);
+        this.#remember(key, written as ConfigMap);
         return turns;
       } catch (error) {
-        // 409 is a conflict on replace, or AlreadyExists on create: someone else wrote; read again.
-        if (statusCode(error) !== 409 || round >= this.#maxConflictRetries) throw error;
+        // 409 is a conflict on replace, or AlreadyExists on create: someone else wrote; 404, it was
+        // deleted. Read it again.
+        this.#known.delete(key);
+        const code = statusCode(error);
+        if ((code !== 409 && code !== 404) || round >= this.#maxConflictRetries) throw error;
       }
     }
   }
 
-  async #read(ref: StepRef): Promise<V1ConfigMap | undefined> {
+  async #read(ref: StepRef): Promise<ConfigMap | undefined> {
     try {
-      return await this.#api.readNamespacedConfigMap({
-        name: conversationConfigMapName(ref.step),
-        namespace: ref.namespace,
-      });
+      const read = await this.#client.get<ConfigMap>(
+        RESOURCES.configMaps,
+        ref.namespace,
+        conversationConfigMapName(ref.step),
+      );
+      this.#remember(keyOf(ref), read);
+      return read;
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
       throw error;
     }
   }
 
-  #build(ref: StepRef, name: string, stored: Stored, current: V1ConfigMap | undefined): V1ConfigMap {
+  #remember(key: string, object: ConfigMap): void {
+    this.#known.delete(key);
+    this.#known.set(key, object);
+    if (this.#known.size > MAX_REMEMBERED) this.#known.delete(this.#known.keys().next().value!);
+  }
+
+  #build(ref: StepRef, name: string, stored: Stored, current: ConfigMap | undefined): ConfigMap {
     const labels: Record<string, string> = {
       ...(current?.metadata?.labels ?? {}),
       [LABELS.managedBy]: MANAGED_BY,
@@ -169,7 +207,7 @@ export class ConversationStore {
   }
 }
 
-function decode(configMap: V1ConfigMap): Stored {
+function decode(configMap: ConfigMap): Stored {
   const raw = configMap.data?.[CONVERSATION_KEY];
   if (!raw) return { turns: [], droppedTurns: 0 };
   try {
@@ -181,9 +219,11 @@ function decode(configMap: V1ConfigMap): Stored {
 }
 
 function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
+  return error instanceof ApiError ? error.code : undefined;
 }
+
+const keyOf = (ref: Pick<StepRef, 'namespace' | 'step'>) =>
+  `${ref.namespace}/${conversationConfigMapName(ref.step)}`;
 
 /** `name` if it fits `max`, else a prefix and a short hash of the whole, still a valid DNS name. */
 function fitName(name: string, max: number): string {

@@ -48,8 +48,18 @@ export class ClusterFactsReader {
     return (await this.read()).miniCluster;
   }
 
-  private async read() {
-    if (this.cached && Date.now() - this.cached.at < this.ttlMs) return this.cached;
+  /** One read at a time: steps that start together wait for the same read, not one each. */
+  private reading: Promise<{ at: number; facts: ClusterFacts; miniCluster: boolean }> | undefined;
+
+  private read() {
+    if (this.cached && Date.now() - this.cached.at < this.ttlMs) return Promise.resolve(this.cached);
+    this.reading ??= this.readOnce().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async readOnce() {
     const facts: ClusterFacts = {};
     try {
       const nodes = await this.client.list<Node>(RESOURCES.nodes);

@@ -383,6 +383,9 @@ export class PlanReconciler {
         planRef: { name: plan.metadata.name!, step: spec.name, index, managerAttempt: status.attempts ?? 0 },
         ...(plan.spec.model ? { model: plan.spec.model } : {}),
         ...(plan.spec.results ? { results: plan.spec.results } : {}),
+        ...(plan.spec.retain?.failedAttempts !== undefined
+          ? { retain: { failedAttempts: plan.spec.retain.failedAttempts } }
+          : {}),
       },
     };
     try {

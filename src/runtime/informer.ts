@@ -250,3 +250,52 @@ export class InformerGroup<T extends KubeObject = KubeObject> implements Cache<T
     for (const informer of this.informers) informer.stop();
   }
 }
+
+/**
+ * A cache's objects grouped by namespace and the value of one label, kept up to date from its
+ * events, as client-go's indexers are: finding a Job's pods by scanning every pod was linear in the
+ * pods cached, on every pass.
+ */
+export class LabelIndex<T extends KubeObject = KubeObject> {
+  private readonly label: string;
+  private readonly groups = new Map<string, Map<string, T>>();
+
+  constructor(cache: Cache<T>, label: string) {
+    this.label = label;
+    cache.on((event, object, old) => {
+      if (old) this.remove(old);
+      if (event === 'delete') this.remove(object);
+      else this.add(object);
+    });
+    for (const object of cache.list()) this.add(object);
+  }
+
+  /** The objects in `namespace` whose label has `value`. */
+  get(namespace: string | undefined, value: string): T[] {
+    return [...(this.groups.get(`${namespace ?? ''}/${value}`)?.values() ?? [])];
+  }
+
+  private groupOf(object: T): string | undefined {
+    const value = object.metadata.labels?.[this.label];
+    return value === undefined ? undefined : `${object.metadata.namespace ?? ''}/${value}`;
+  }
+
+  private add(object: T): void {
+    const group = this.groupOf(object);
+    if (group === undefined) return;
+    let members = this.groups.get(group);
+    if (!members) {
+      members = new Map();
+      this.groups.set(group, members);
+    }
+    members.set(objectKey(object), object);
+  }
+
+  private remove(object: T): void {
+    const group = this.groupOf(object);
+    const members = group === undefined ? undefined : this.groups.get(group);
+    if (!members) return;
+    members.delete(objectKey(object));
+    if (members.size === 0) this.groups.delete(group!);
+  }
+}

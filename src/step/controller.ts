@@ -3,6 +3,7 @@
 import { LABELS, MANAGED_BY } from '../api/names.ts';
 import { RESOURCES } from '../kube/resources.ts';
 import { Controller, ownerKeyByLabel } from '../runtime/controller.ts';
+import { LabelIndex } from '../runtime/informer.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { BackgroundTasks } from '../runtime/tasks.ts';
 import { type AgentStepObject, StepReconciler, type StepReconcilerDeps } from './reconcile.ts';
@@ -22,13 +23,20 @@ export function stepController(manager: Manager, deps: StepControllerDeps): Cont
   const steps = manager.informer<AgentStepObject>(RESOURCES.agentSteps);
   const jobs = manager.informer(RESOURCES.jobs, MANAGED_SELECTOR);
   const pods = manager.informer(RESOURCES.pods, MANAGED_SELECTOR);
+  const podsByJob = new LabelIndex(pods, 'job-name');
   let controller: Controller | undefined;
   const tasks = new BackgroundTasks((key) => controller?.enqueue(key, 'task'));
   const reconciler = new StepReconciler({
     ...deps,
     steps,
     tasks,
-    world: { client: deps.client, jobs, pods, miniClusterInstalled: deps.miniClusterInstalled },
+    world: {
+      client: deps.client,
+      jobs,
+      pods,
+      podsOfJob: (namespace, job) => podsByJob.get(namespace, job),
+      miniClusterInstalled: deps.miniClusterInstalled,
+    },
     events: manager.events,
     metrics: manager.metrics,
     logger: manager.logger.child({ controller: 'agentstep' }),

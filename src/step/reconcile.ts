@@ -27,6 +27,8 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
 import type { BackgroundTasks, TaskContext, TaskState } from '../runtime/tasks.ts';
+import type { ConfigMap } from './attempts.ts';
+import { AttemptConfigMaps } from './attempts.ts';
 import { CONDITION, clip, REASON, setCondition } from './conditions.ts';
 import type {
   Acceptance,
@@ -39,7 +41,6 @@ import type {
 import { cachedObject, observeTrial, type TrialObservation, type TrialWorld, trialPhase } from './trials.ts';
 
 export type AgentStepObject = AgentStep & KubeObject;
-type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 /** Keys of the attempt ConfigMap `<step>-<attempt>`: the accepted artifact and, after a failure, its diagnosis. */
 export const ATTEMPT_KEYS = {
@@ -119,10 +120,13 @@ export class StepReconciler {
   private readonly deps: StepReconcilerDeps;
   private readonly statusWriter: StatusWriter;
   /** Each running trial's input and accepted artifact (see prepareTrial). */
-  private readonly trials = new Map<string, PreparedTrial>();
+  private readonly trials = new Map<string, { memoKey: string; prepared: PreparedTrial }>();
+  /** The attempt ConfigMaps of the steps in progress, read once and then known from our writes. */
+  private readonly attempts: AttemptConfigMaps;
   constructor(deps: StepReconcilerDeps) {
     this.deps = deps;
     this.statusWriter = new StatusWriter(deps.client, RESOURCES.agentSteps);
+    this.attempts = new AttemptConfigMaps(deps.client);
   }
 
   private now(): Date {
@@ -142,6 +146,8 @@ export class StepReconciler {
       this.deps.tasks.clear(key);
       this.statusWriter.forget(key);
       this.forgetTrials(key);
+      this.attempts.forget(namespace, name);
+      this.deps.conversations?.forget({ namespace, step: name });
       return undefined;
     }
     if (this.statusWriter.isStale(key, step)) return undefined;
@@ -187,6 +193,11 @@ export class StepReconciler {
         // Finished: nothing runs; what cleanupAttempts kept stays for inspection. Forget stale tasks.
         this.deps.tasks.clear(pass.key);
         this.forgetTrials(pass.key);
+        this.attempts.forget(pass.step.metadata.namespace!, pass.step.metadata.name!);
+        this.deps.conversations?.forget({
+          namespace: pass.step.metadata.namespace!,
+          step: pass.step.metadata.name!,
+        });
         return;
     }
   }
@@ -232,6 +243,9 @@ export class StepReconciler {
       status.cache = 'Miss';
     } else status.cache = 'Disabled';
     status.attempt = 1;
+    // A step that starts has no attempt ConfigMap nor conversation yet: no need to look for them.
+    this.attempts.markAbsent(step.metadata.namespace!, attemptName(step.metadata.name!, 1));
+    this.deps.conversations?.markNew({ namespace: step.metadata.namespace!, step: step.metadata.name! });
     status.attemptStartTime = iso(this.now());
     this.toPhase(pass, 'Generating', REASON.Generating, 'Asking the model for attempt 1');
     pass.events.push({
@@ -266,7 +280,11 @@ export class StepReconciler {
         ? { state: 'done', value: { answer: saved, input }, startedAt: 0, endedAt: 0 }
         : this.deps.tasks.ensure(key, taskId, async (task) => {
             const answer = await this.callModel(step, driver.agent, driver.prompt(input), task);
-            await this.saveAnswer(step, attempt, ATTEMPT_KEYS.generateAnswer, answer);
+            await this.saveAnswer(step, attempt, ATTEMPT_KEYS.generateAnswer, {
+              id: taskId,
+              agent: driver.agent,
+              generation: answer,
+            });
             return { answer, input };
           });
     }
@@ -299,6 +317,8 @@ export class StepReconciler {
       step,
       attempt,
       {
+        // The trial's ConfigMap is this attempt's (a Dockerfile, a script): its keys go in this write.
+        ...trialConfigMapData(accepted.objects, attemptName(step.metadata.name!, attempt)),
         [ATTEMPT_KEYS.artifact]: accepted.artifact,
         ...(accepted.changes?.length ? { [ATTEMPT_KEYS.changes]: accepted.changes.join('\n') } : {}),
       },
@@ -327,8 +347,8 @@ export class StepReconciler {
   ): Promise<PreparedTrial | undefined> {
     const { step } = pass;
     const memoKey = `${pass.key}#${step.metadata.uid}#${attempt}`;
-    const known = this.trials.get(memoKey);
-    if (known) return known;
+    const known = this.trials.get(pass.key);
+    if (known?.memoKey === memoKey) return known.prepared;
     const stored = await this.attemptConfigMap(step, attempt);
     const artifact = stored?.data?.[ATTEMPT_KEYS.artifact];
     if (artifact === undefined) {
@@ -350,7 +370,7 @@ export class StepReconciler {
     }
     this.forgetTrials(pass.key);
     const prepared: PreparedTrial = { input, accepted, ensured: false };
-    this.trials.set(memoKey, prepared);
+    this.trials.set(pass.key, { memoKey, prepared });
     return prepared;
   }
 
@@ -476,7 +496,11 @@ export class StepReconciler {
             }),
             task,
           );
-          await this.saveAnswer(step, attempt, ATTEMPT_KEYS.debugAnswer, answer);
+          await this.saveAnswer(step, attempt, ATTEMPT_KEYS.debugAnswer, {
+            id: taskId,
+            agent: 'debug',
+            generation: answer,
+          });
           return answer;
         });
     if (task.state === 'running') {
@@ -536,7 +560,7 @@ export class StepReconciler {
   // ---- Attempt bookkeeping ------------------------------------------------------------------------
 
   private forgetTrials(key: string): void {
-    for (const memo of this.trials.keys()) if (memo.startsWith(`${key}#`)) this.trials.delete(memo);
+    this.trials.delete(key);
   }
 
   /** Ends the current attempt with an error: the next attempt, or Failed when none is left. */
@@ -569,6 +593,10 @@ export class StepReconciler {
     const { status } = pass;
     status.attempt = (status.attempt ?? 1) + 1;
     status.attemptStartTime = iso(this.now());
+    this.attempts.markAbsent(
+      pass.step.metadata.namespace!,
+      attemptName(pass.step.metadata.name!, status.attempt),
+    );
     delete status.activeResource;
     this.toPhase(pass, 'Generating', REASON.Retrying, message);
     pass.events.push({
@@ -814,11 +842,7 @@ export class StepReconciler {
   }
 
   private attemptConfigMap(step: AgentStepObject, attempt: number): Promise<ConfigMap | undefined> {
-    return this.deps.client.find<ConfigMap>(
-      RESOURCES.configMaps,
-      step.metadata.namespace,
-      attemptName(step.metadata.name!, attempt),
-    );
+    return this.attempts.get(step.metadata.namespace!, attemptName(step.metadata.name!, attempt));
   }
 
   /** Writes keys of the attempt ConfigMap, creating it (owned by the step) when absent. */
@@ -832,15 +856,18 @@ export class StepReconciler {
     step: AgentStepObject,
     attempt: number,
     key: string,
-    generation: Generation,
+    call: { id: string; agent: string; generation: Generation },
   ): Promise<void> {
-    const { text, usage, latencyMs, attempts } = generation;
+    const { text, usage, latencyMs, attempts } = call.generation;
     // An answer too long to store whole is not saved: reused cut, it could be accepted as something
-    // the model never wrote. A restart then asks again.
+    // the model never wrote. A restart then asks again. The call's record goes in the same write.
     if (text.length > STORED_ANSWER_BYTES) return;
-    await this.saveAttempt(step, attempt, {
-      [key]: JSON.stringify({ text, usage, latencyMs, attempts }),
-    }).catch((error: unknown) =>
+    await this.saveAttempt(
+      step,
+      attempt,
+      { [key]: JSON.stringify({ text, usage, latencyMs, attempts }) },
+      call,
+    ).catch((error: unknown) =>
       this.deps.logger.warn({ err: error, step: step.metadata.name }, 'Could not save the model answer'),
     );
   }
@@ -853,18 +880,14 @@ export class StepReconciler {
   ): Promise<void> {
     const name = attemptName(step.metadata.name!, attempt);
     const namespace = step.metadata.namespace!;
-    const existing = await this.deps.client.find<ConfigMap>(RESOURCES.configMaps, namespace, name);
+    const existing = await this.attempts.get(namespace, name);
     if (call) {
       // One line per model call, for the results (the seed's ask_gemini); the id keeps a retried write from counting twice.
       const calls = existing?.data?.['calls'] ?? '';
       if (!calls.includes(`"id":"${call.id}"`)) data = { ...data, calls: calls + callRecord(call, attempt) };
     }
-    if (existing) {
-      await this.deps.client.patch(RESOURCES.configMaps, namespace, name, { data });
-      return;
-    }
-    try {
-      await this.deps.client.create<ConfigMap>(RESOURCES.configMaps, {
+    await this.attempts.write(
+      {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: {
@@ -878,30 +901,28 @@ export class StepReconciler {
           }),
           ownerReferences: [controllerReference(step)],
         },
-        data,
-      });
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      await this.deps.client.patch(RESOURCES.configMaps, namespace, name, { data });
-    }
+      },
+      data,
+    );
   }
 
   /**
    * Creates a child; one that already exists is ours (deterministic name), so it is left as it is. The
    * attempt's ConfigMap is shared with the trial (the Dockerfile ConfigMap is `<step>-<attempt>` too),
-   * so a ConfigMap that exists gets the trial's keys merged in.
+   * so the trial's keys are merged into it (a write only when they are not there yet).
    */
   private async ensureObject(object: KubeObject): Promise<void> {
     const resource = resourceOf(object);
     const { namespace, name } = object.metadata;
+    if (resource === RESOURCES.configMaps) {
+      await this.attempts.write(object as ConfigMap, (object['data'] as Record<string, string>) ?? {});
+      return;
+    }
     if (cachedObject(this.deps.world, resource, namespace!, name!)) return;
     try {
       await this.deps.client.create(resource, object);
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
-      if (resource === RESOURCES.configMaps && object['data']) {
-        await this.deps.client.patch(RESOURCES.configMaps, namespace, name!, { data: object['data'] });
-      }
     }
   }
 
@@ -1013,6 +1034,14 @@ export class StepReconciler {
 }
 
 // ---- Small helpers --------------------------------------------------------------------------------
+
+/** The data of the trial's objects that are the attempt's own ConfigMap. */
+function trialConfigMapData(objects: readonly KubeObject[], name: string): Record<string, string> {
+  const data: Record<string, string> = {};
+  for (const o of objects)
+    if (o.kind === 'ConfigMap' && o.metadata.name === name) Object.assign(data, o['data'] ?? {});
+  return data;
+}
 
 function resourceOf(object: KubeObject) {
   for (const r of Object.values(RESOURCES)) {

@@ -26,6 +26,8 @@ export const UNSCHEDULABLE_GRACE_MS = 60_000;
 export const DEADLINE_SLACK_MS = 30_000;
 /** How long a finished Job's pods are waited for in the cache before it is read without them. */
 export const POD_CACHE_GRACE_MS = 10_000;
+/** How old a Job with no pods must be before its events are searched for a Pod Security refusal. */
+export const POD_REFUSAL_CHECK_MS = 2_000;
 /** The most of a successful run's log kept as its result. */
 export const RESULT_LOG_BYTES = 16_000;
 
@@ -33,6 +35,8 @@ export interface TrialWorld {
   client: KubeClient;
   jobs: Cache;
   pods: Cache;
+  /** The cached pods of a Job (by its job-name label). */
+  podsOfJob(namespace: string, job: string): KubeObject[];
   miniClusters?: Cache;
   miniClusterInstalled(): Promise<boolean>;
 }
@@ -105,7 +109,7 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
   const pods = (
     viaApi
       ? (await world.client.list(RESOURCES.pods, namespace, { labelSelector: `job-name=${name}` })).items
-      : world.pods.list((p) => p.metadata.namespace === namespace && p.metadata.labels?.['job-name'] === name)
+      : world.podsOfJob(namespace, name)
   ) as (KubeObject & PodLike)[];
   const what = q.trial === 'build' ? 'build' : q.trial === 'validator' ? 'validation' : 'run';
   if (!job) {
@@ -160,8 +164,14 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     }
   }
   let hint: string | undefined;
-  if (!failure && pods.length === 0) {
-    // A Job whose pods admission refuses stays active with none, retrying, until its deadline.
+  // A Job whose pods admission refuses stays active with none, retrying, until its deadline. Its
+  // events are read once the Job is a little older than a pod takes to appear, not on every pass:
+  // under load that was a list of events for every Job created.
+  const jobAgeMs = q.now - Date.parse(String(job.metadata.creationTimestamp ?? ''));
+  const lookForRefusal = !(jobAgeMs < POD_REFUSAL_CHECK_MS);
+  if (!failure && pods.length === 0 && !lookForRefusal)
+    recheckAfterMs = Math.min(recheckAfterMs ?? POD_REFUSAL_CHECK_MS, POD_REFUSAL_CHECK_MS - jobAgeMs + 100);
+  if (!failure && pods.length === 0 && lookForRefusal) {
     const refusal = await podSecurityRefusal(world.client, namespace, name);
     if (refusal && q.trial === 'build') {
       failure = { reason: REASON.BuilderUnavailable, summary: `the Kaniko pod was refused: ${refusal}` };

@@ -298,6 +298,17 @@ describe('ModelLimiter', () => {
     await call;
   });
 
+  it('keeps no window without a budget', async () => {
+    const model = new HeldModel();
+    const limiter = new ModelLimiter({ provider: 'fake', concurrency: 2 });
+    const limited = limiter.wrap(model);
+    const calls = [limited.generate({ prompt: promptOf(100) }), limited.generate({ prompt: promptOf(100) })];
+    expect(model.calls).toHaveLength(2);
+    for (const call of model.calls) call.answer(100);
+    await Promise.all(calls);
+    expect(limiter.windowTokens()).toBe(0);
+  });
+
   it('refuses limits that make no sense', () => {
     expect(() => new ModelLimiter({ provider: 'fake', concurrency: 0 })).toThrow(RangeError);
     expect(() => new ModelLimiter({ provider: 'fake', concurrency: 1.5 })).toThrow(RangeError);

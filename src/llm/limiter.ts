@@ -111,7 +111,7 @@ export class ModelLimiter {
     return this.running;
   }
 
-  /** The tokens counted against the budget now: those of the calls started in the last 60 s. */
+  /** The tokens counted against the budget now: those of the calls started in the last 60 s (0 without a budget). */
   windowTokens(): number {
     this.prune();
     return this.window.reduce((sum, spent) => sum + spent.tokens, 0);
@@ -156,7 +156,11 @@ export class ModelLimiter {
           signal?.removeEventListener('abort', onAbort);
           this.running++;
           const spent: Spent = { at: this.now(), tokens: options.tokens };
-          this.window.push(spent);
+          // Only a budget needs the window (without one, nothing would ever prune it).
+          if (this.tokensPerMinute > 0) {
+            this.prune();
+            this.window.push(spent);
+          }
           this.changed();
           this.observer?.modelQueueWaited(this.provider, Math.max(0, spent.at - queuedAt) / 1000);
           notify(() => options.onStarted?.());

@@ -15,11 +15,14 @@ import {
   type RecordedGeminiRequest,
   startFakeGeminiServer,
 } from '../../src/llm/fake-gemini-server.ts';
+import { DEFAULT_MODEL_CONCURRENCY } from '../../src/llm/limiter.ts';
 import { answer, CHAOS_REGISTRY, FACTS, planFor } from '../chaos/scenarios.ts';
 import { cpuSeconds, processMemory } from './proc.ts';
 import { type Footprint, SCALE_NAMESPACE, type SimRequest, type SimStats } from './protocol.ts';
 
-const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+const SOURCE_MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+/** What the container image runs: the compiled CLI (`npm run build`). */
+export const COMPILED_MAIN = join(import.meta.dirname, '../../dist/cli/main.js');
 const SIM_PROCESS = join(import.meta.dirname, 'sim-process.ts');
 const API_KEY = 'scale-bench-key';
 export const SCENARIO = 'build-run-crash' as const;
@@ -41,6 +44,8 @@ export interface ScaleRunOptions {
   timeoutMs: number;
   /** The plans' spec.retain.failedAttempts (each step's failed attempts that keep their Jobs); default 1. */
   failedAttemptsToKeep?: number;
+  /** Run the compiled operator (dist/, as the image does; `npm run build` first) or the sources. */
+  compiled?: boolean;
   /** Delete the plans at the end and measure what is left (garbage collection). */
   measureDeletion?: boolean;
   log?: (line: string) => void;
@@ -52,6 +57,8 @@ export interface ScaleFigures {
   concurrency: number;
   modelConcurrency: number | 'default';
   failedAttemptsToKeep: number;
+  /** The operator ran compiled (dist/) or from the sources. */
+  compiled: boolean;
   modelLatencyMs: number;
   succeeded: number;
   failed: number;
@@ -62,6 +69,10 @@ export interface ScaleFigures {
   beyondFloorSeconds: number;
   plansPerSecond: number;
   attempts: number;
+  /** Attempts beyond the script's 4 per plan (a failure the script did not write). */
+  extraAttempts: number;
+  /** Why attempts failed: the script's two per plan, and any other. */
+  failures: SimStats['failures'];
   operator: {
     rssAtReadyMB: number;
     peakRssMB: number;
@@ -92,6 +103,10 @@ export interface ScaleFigures {
     calls: number;
     callsPerPlan: number;
     tokensPerPlan: number;
+    /** Prompts the model was sent more than once (each a call the operator paid for twice). */
+    repeatedPrompts: number;
+    /** Up to three of them, cut short, to say which step and agent asked again. */
+    repeatedExamples: string[];
     /** Most requests the model server had at once. */
     peakInFlight: number;
   };
@@ -127,6 +142,21 @@ export function peakOverlap(arrivals: number[], latencyMs: number): number {
     peak = Math.max(peak, end - start + 1);
   }
   return peak;
+}
+
+function repeats(prompts: string[]): { repeatedPrompts: number; repeatedExamples: string[] } {
+  const seen = new Map<string, number>();
+  for (const p of prompts) seen.set(p, (seen.get(p) ?? 0) + 1);
+  const repeated = [...seen.entries()].filter(([, n]) => n > 1);
+  return {
+    repeatedPrompts: repeated.reduce((sum, [, n]) => sum + n - 1, 0),
+    repeatedExamples: repeated
+      .slice(0, 3)
+      .map(
+        ([p, n]) =>
+          `${n}× ${p.slice(0, 60).replace(/\s+/g, ' ')} … ${/chaos plan [^)]*\)/.exec(p)?.[0] ?? ''}`,
+      ),
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -215,7 +245,7 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
         : []),
       // FRACTALE_SCALE_NODE_FLAGS: flags for the operator's Node (e.g. V8's heap sizes), to compare.
       ...(process.env['FRACTALE_SCALE_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []),
-      MAIN,
+      options.compiled ? COMPILED_MAIN : SOURCE_MAIN,
       'operator',
       '--provider',
       'gemini',
@@ -336,8 +366,7 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
       byResource[`${r.verb} ${what}`] = (byResource[`${r.verb} ${what}`] ?? 0) + r.count;
       if (r.verb === 'get') gets[what] = (gets[what] ?? 0) + r.count;
       if (r.code >= 400)
-        errors[`${r.code} ${r.verb} ${r.resource}`] =
-          (errors[`${r.code} ${r.verb} ${r.resource}`] ?? 0) + r.count;
+        errors[`${r.code} ${r.verb} ${what}`] = (errors[`${r.code} ${r.verb} ${what}`] ?? 0) + r.count;
     }
     // The MiniCluster CRD, read for the prompts' cluster facts once a minute, is not a work object.
     const objectGets = mine
@@ -347,7 +376,7 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
       .reduce((sum, r) => sum + r.count, 0);
     const modelCalls = gemini.requests.filter((r) => r.method === 'POST').length;
     const tokens = stats.steps.reduce((sum, s) => sum + s.tokens, 0);
-    const limit = options.modelConcurrency ?? Number.POSITIVE_INFINITY;
+    const limit = options.modelConcurrency ?? DEFAULT_MODEL_CONCURRENCY;
     const modelFloorSeconds =
       Math.max(MODEL_CALLS_PER_PLAN, (MODEL_CALLS_PER_PLAN * options.plans) / limit) *
       (options.modelLatencyMs / 1000);
@@ -358,6 +387,7 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
       concurrency: options.concurrency,
       modelConcurrency: options.modelConcurrency ?? 'default',
       failedAttemptsToKeep: options.failedAttemptsToKeep ?? 1,
+      compiled: options.compiled ?? false,
       modelLatencyMs: options.modelLatencyMs,
       succeeded: phases.filter((p) => p === 'Succeeded').length,
       failed: phases.filter((p) => p === 'Failed').length,
@@ -367,6 +397,8 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
       beyondFloorSeconds: round(wallSeconds - modelFloorSeconds, 2),
       plansPerSecond: round(options.plans / wallSeconds, 2),
       attempts,
+      extraAttempts: attempts - ATTEMPTS_PER_PLAN * options.plans,
+      failures: stats.failures,
       operator: {
         rssAtReadyMB: round(rssAtReady / MB),
         peakRssMB: round(operatorMemory.peakRssBytes / MB),
@@ -399,6 +431,7 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
         calls: modelCalls,
         callsPerPlan: round(modelCalls / options.plans, 2),
         tokensPerPlan: Math.round(tokens / options.plans),
+        ...repeats(gemini.requests.filter((r) => r.method === 'POST').map(promptOf)),
         peakInFlight: peakOverlap(arrivals, options.modelLatencyMs),
       },
       latency: {

@@ -35,6 +35,8 @@ export interface SimStats {
   unanswered: number;
   plans: { name: string; phase?: string }[];
   steps: { name: string; phase?: string; attempts: number; tokens: number; modelCalls: number }[];
+  /** Why attempts failed, over all steps: reason → count, with one message for each. */
+  failures: Record<string, { count: number; message: string }>;
   jobs: number;
   footprint: Footprint;
   memory: { rssBytes: number; peakRssBytes: number };

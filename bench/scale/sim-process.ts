@@ -98,7 +98,7 @@ const unwatch = [
 const TERMINAL = new Set(['Succeeded', 'Failed']);
 type Status = {
   phase?: string;
-  history?: { tokens?: number; modelCalls?: number }[];
+  history?: { tokens?: number; modelCalls?: number; outcome?: string; reason?: string; message?: string }[];
 };
 const statusOf = (o: KubeObject) => ((o as { status?: Status }).status ?? {}) as Status;
 
@@ -142,7 +142,16 @@ function stats(): SimStats {
       modelCalls: history.reduce((sum, h) => sum + (h.modelCalls ?? 0), 0),
     };
   });
+  const failures: SimStats['failures'] = {};
+  for (const s of sim.store.listRaw('fractale.dev/v1alpha1/agentsteps', SCALE_NAMESPACE).items)
+    for (const h of statusOf(s).history ?? [])
+      if (h.outcome === 'Failed') {
+        const known = failures[h.reason ?? ''] ?? { count: 0, message: (h.message ?? '').slice(0, 200) };
+        known.count++;
+        failures[h.reason ?? ''] = known;
+      }
   return {
+    failures,
     requests: sim.requests.all(),
     reactionMs: [...reactionMs],
     unanswered: terminalSince.size,

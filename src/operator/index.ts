@@ -16,6 +16,7 @@ import { planController } from '../plan/controller.ts';
 import type { OperatorConfig } from '../runtime/config.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Manager } from '../runtime/manager.ts';
+import { Metrics } from '../runtime/metrics.ts';
 import { stepController } from '../step/controller.ts';
 import type { AgentDriver } from '../step/driver.ts';
 import { ClusterFactsReader } from './cluster.ts';
@@ -66,7 +67,13 @@ export function createOperator(options: OperatorOptions): Manager {
           },
         }
       : {}),
-    ...(options.serveEndpoints ? { healthPort: config.healthPort, metricsPort: config.metricsPort } : {}),
+    ...(options.serveEndpoints
+      ? {
+          healthPort: config.healthPort,
+          metricsPort: config.metricsPort,
+          metrics: new Metrics({ process: true }),
+        }
+      : {}),
     ...(options.onLostLeadership ? { onLostLeadership: options.onLostLeadership } : {}),
   });
   const models = new ModelResolver({

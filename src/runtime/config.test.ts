@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, {});
     expect(config).toMatchObject({
       namespaces: [],
-      concurrency: 4,
+      concurrency: 16,
       provider: 'gemini',
       kanikoImage: DEFAULT_KANIKO_IMAGE,
       defaultMaxAttempts: 10,

@@ -37,7 +37,8 @@ export const operatorConfig = z.object({
     .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
     .default([])
     .describe('namespaces to watch; all when empty'),
-  concurrency: int(1, 1000).default(4),
+  // From the scale benchmark (docs/performance.md): 16 finished 500 plans soonest, with the lowest p99.
+  concurrency: int(1, 1000).default(16),
   provider: z.enum(['gemini', 'openai', 'scripted']).default('gemini'),
   model: z.string().min(1).optional(),
   script: z.string().min(1).optional(),

@@ -1,10 +1,19 @@
 // Prometheus metrics of the operator, on their own registry so tests and several operators in one
 // process do not collide.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimiterObserver } from '../llm/limiter.ts';
 
 export class Metrics implements LimiterObserver {
   readonly registry = new Registry();
+
+  /**
+   * `process`: also serve the process's own figures (process_resident_memory_bytes, CPU seconds,
+   * nodejs_heap_size_used_bytes, event-loop lag), as controller-runtime serves Go's: what a
+   * memory limit is set from.
+   */
+  constructor(options: { process?: boolean } = {}) {
+    if (options.process) collectDefaultMetrics({ register: this.registry });
+  }
 
   readonly queueDepth = new Gauge({
     name: 'fractale_queue_depth',

@@ -23,6 +23,9 @@ describe('the scale harness', () => {
     const run = report.load[0]!;
     expect(run.succeeded, table).toBe(20);
     expect(run.attempts, table).toBe(20 * ATTEMPTS_PER_PLAN);
+    expect(run.extraAttempts, table).toBe(0);
+    expect(Object.keys(run.failures).sort(), table).toEqual(['BuildFailed', 'RunFailed']);
+    expect(run.model.repeatedPrompts, table).toBe(0);
     expect(run.model.calls, table).toBe(20 * MODEL_CALLS_PER_PLAN);
     expect(run.model.tokensPerPlan, table).toBeGreaterThan(0);
     // 2 Kaniko Jobs and 2 run Jobs per plan, each answered by a write of its step's status.

@@ -201,7 +201,7 @@ describe('the operator configuration the chart passes', () => {
       POD_NAME: 'from:metadata.name',
       POD_NAMESPACE: 'from:metadata.namespace',
       // FRACTALE_NAMESPACES is absent (all namespaces): an empty value would be dropped by the API server.
-      FRACTALE_CONCURRENCY: '4',
+      FRACTALE_CONCURRENCY: '16',
       FRACTALE_LOG_LEVEL: 'info',
       FRACTALE_PROVIDER: 'gemini',
       FRACTALE_MODEL: 'gemini-2.5-pro',

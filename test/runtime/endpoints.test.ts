@@ -81,9 +81,20 @@ describe('health and metrics endpoints', () => {
       );
       expect(text).toContain('fractale_queue_depth{controller="agentstep"} 3');
       expect(text).toContain('fractale_reconcile_duration_seconds_bucket');
+      // Without `process`, only the operator's own metrics.
+      expect(text).not.toContain('process_resident_memory_bytes');
     } finally {
       await endpoints.close();
     }
+  });
+
+  it("serve the process's memory, CPU and heap when asked", async () => {
+    const metrics = new Metrics({ process: true });
+    const text = await metrics.registry.metrics();
+    const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1]);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
+    expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(text).toContain('nodejs_heap_size_used_bytes');
   });
 });
 

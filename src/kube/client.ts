@@ -117,14 +117,35 @@ export function pooledAgent(config: KubeConfig, agent: unknown): unknown {
   return pool;
 }
 
+/**
+ * The longest a request (never a watch: those are client-node's) may wait for its answer. A
+ * connection kept alive can die without a word (a proxy or load balancer dropping it): the request
+ * on it would wait for ever and its reconcile with it, so the key never ran again. Aborted, it fails
+ * like any error and the queue retries it. kubectl's discovery uses 32 s.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** One fetch, its timeout said as such (node-fetch says only "The operation was aborted"). */
+async function fetchOnce(url: string, method: string, path: string, timeoutMs: number, init: RequestInit) {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as Error).name === 'AbortError')
+      throw new Error(`${method} ${path}: no answer from the API server within ${timeoutMs / 1000} s`);
+    throw error;
+  }
+}
+
 /** Resends of a request the server answered 429 with Retry-After, and the longest wait honoured. */
 const RETRY_AFTER_TRIES = 3;
 const MAX_RETRY_AFTER_SECONDS = 10;
 
 export class KubeClient {
   readonly config: KubeConfig;
-  constructor(config: KubeConfig) {
+  private readonly timeoutMs: number;
+  constructor(config: KubeConfig, options: { requestTimeoutMs?: number } = {}) {
     this.config = config;
+    this.timeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   }
 
   private server(): string {
@@ -155,9 +176,10 @@ export class KubeClient {
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     const agent = pooledAgent(this.config, init.agent) as RequestInit['agent'];
     const send = () =>
-      fetch(url.toString(), {
+      fetchOnce(url.toString(), method, path, this.timeoutMs, {
         ...init,
         agent,
+        signal: AbortSignal.timeout(this.timeoutMs) as RequestInit['signal'],
         method,
         headers,
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),

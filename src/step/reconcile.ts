@@ -168,7 +168,10 @@ export class StepReconciler {
 
   private async advance(pass: Pass, driver: AgentDriver): Promise<void> {
     const phase = pass.status.phase ?? 'Pending';
-    if (!TRIAL_PHASES.has(phase)) await this.stopFinishedTrial(pass.step, pass.status, driver);
+    // While Generating, the attempt's trial has not started, or was started by this attempt's own
+    // accepted answer (in the pass that accepted it, whose status write may have failed): it must run.
+    if (!TRIAL_PHASES.has(phase) && phase !== 'Generating')
+      await this.stopFinishedTrial(pass.step, pass.status, driver);
     switch (phase) {
       case 'Pending':
         return this.start(pass);

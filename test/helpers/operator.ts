@@ -36,6 +36,8 @@ export interface TestOperatorOptions {
   config?: Record<string, unknown>;
   /** Runs against the simulated cluster before the operator starts. */
   prepare?: (sim: TestCluster) => void | Promise<void>;
+  /** The operator reaches the API server at this URL instead (a proxy in front of the sim's; sim lane). */
+  serverUrl?: (simUrl: string) => string | Promise<string>;
 }
 
 export async function startTestOperator(options: TestOperatorOptions): Promise<TestOperator> {
@@ -43,6 +45,10 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
   await options.prepare?.(sim);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(sim.kubeconfigPath);
+  if (options.serverUrl) {
+    const server = await options.serverUrl(kubeConfig.getCurrentCluster()!.server);
+    kubeConfig.clusters = kubeConfig.clusters.map((c) => ({ ...c, server }));
+  }
   const model = options.model ?? ScriptedModel.fromYaml(options.script ?? 'responses: []\n');
   const config = loadConfig(
     { registry: TEST_REGISTRY, leaderElect: false, resyncSeconds: 0, ...options.config },

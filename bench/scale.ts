@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL_CONCURRENCY } from '../src/llm/limiter.ts';
 import { operatorConfig } from '../src/runtime/config.ts';
-import { ATTEMPTS_PER_PLAN, runScale, type ScaleFigures } from './scale/harness.ts';
+import { ATTEMPTS_PER_PLAN, type Lane, runScale, type ScaleFigures } from './scale/harness.ts';
 
 const DEFAULT_CONCURRENCY = operatorConfig.parse({}).concurrency;
 
@@ -32,6 +32,8 @@ export interface ScaleBenchOptions {
   speed: number;
   /** Run the compiled operator (dist/), as the container image does; the sources otherwise. */
   compiled?: boolean;
+  /** sim (default): the simulated cluster; real: kube-apiserver, etcd, kube-controller-manager. */
+  lane?: Lane;
   only?: string[];
   log?: (line: string) => void;
 }
@@ -62,6 +64,7 @@ export async function scaleBench(options: ScaleBenchOptions): Promise<ScaleRepor
     speed: options.speed,
     timeoutMs: 20 * 60_000,
     compiled: options.compiled ?? false,
+    lane: options.lane ?? 'sim',
     ...(options.log ? { log: options.log } : {}),
   };
   const load: ScaleFigures[] = [];
@@ -201,7 +204,9 @@ const num = (s: string | number, n: number) => String(s).padStart(n);
 export function formatReport(report: ScaleReport): string {
   const lines: string[] = [];
   const m = report.machine;
-  lines.push(`machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}`);
+  lines.push(
+    `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; lane: ${report.options.lane ?? 'sim'}`,
+  );
   const header = [
     pad('run', 22),
     num('plans', 6),
@@ -287,8 +292,13 @@ if (import.meta.main) {
       latency: { type: 'string', default: '100' },
       speed: { type: 'string', default: '0.01' },
       only: { type: 'string' },
+      // real: the same runs against kube-apiserver, etcd and kube-controller-manager built from
+      // Kubernetes' sources (npm run control-plane builds them once); bench/results/scale-real.json.
+      lane: { type: 'string', default: 'sim' },
     },
   });
+  if (values.lane !== 'sim' && values.lane !== 'real') throw new Error('--lane must be sim or real');
+  const lane = values.lane as Lane;
   const list = (s: string) =>
     s
       .split(',')
@@ -303,6 +313,7 @@ if (import.meta.main) {
   if (build.status !== 0) throw new Error('npm run build failed');
   const report = await scaleBench({
     compiled: true,
+    lane,
     sizes,
     sweepPlans: Number(values['sweep-plans']),
     concurrencies: [1, 4, 16, 64],
@@ -316,8 +327,9 @@ if (import.meta.main) {
   console.log(formatReport(report));
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nWrote ${join(dir, 'scale.json')}`);
+  const file = join(dir, lane === 'real' ? 'scale-real.json' : 'scale.json');
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nWrote ${file}`);
   const complete = [...report.load, ...report.concurrency, ...report.modelConcurrency, ...report.retention];
   if (complete.some((r) => r.succeeded !== r.plans)) process.exitCode = 1;
 }

@@ -249,7 +249,12 @@ async function waitReady(
  * and returns the admin kubeconfig. Logs go to `<dir>/<component>.log`.
  */
 export async function startControlPlane(
-  options: { dir?: string; log?: (line: string) => void } = {},
+  options: {
+    dir?: string;
+    log?: (line: string) => void;
+    /** More kube-apiserver flags (an audit log, say), given the control plane's folder. */
+    apiserverArgs?: (dir: string) => string[];
+  } = {},
 ): Promise<ControlPlane> {
   const log = options.log ?? console.error;
   const bin = buildControlPlane(log);
@@ -296,6 +301,7 @@ export async function startControlPlane(
     // Allocated from, never contacted: Services get addresses, nothing routes to them here.
     '--service-cluster-ip-range=10.96.0.0/16',
     '--v=1',
+    ...(options.apiserverArgs?.(dir) ?? []),
   ]);
   await waitReady(server, join(dir, 'ca.crt'), token, children, 120_000);
   const kubeconfig = join(dir, 'kubeconfig');

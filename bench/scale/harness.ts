@@ -24,6 +24,7 @@ const SOURCE_MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 /** What the container image runs: the compiled CLI (`npm run build`). */
 export const COMPILED_MAIN = join(import.meta.dirname, '../../dist/cli/main.js');
 const SIM_PROCESS = join(import.meta.dirname, 'sim-process.ts');
+const REAL_PROCESS = join(import.meta.dirname, 'real-process.ts');
 const API_KEY = 'scale-bench-key';
 export const SCENARIO = 'build-run-crash' as const;
 export const ATTEMPTS_PER_PLAN = FACTS[SCENARIO].attempts;
@@ -44,6 +45,8 @@ export interface ScaleRunOptions {
   timeoutMs: number;
   /** The plans' spec.retain.failedAttempts (each step's failed attempts that keep their Jobs); default 1. */
   failedAttemptsToKeep?: number;
+  /** sim: the simulated cluster's API server; real: kube-apiserver, etcd and kube-controller-manager. */
+  lane?: Lane;
   /** Run the compiled operator (dist/, as the image does; `npm run build` first) or the sources. */
   compiled?: boolean;
   /** Delete the plans at the end and measure what is left (garbage collection). */
@@ -51,8 +54,11 @@ export interface ScaleRunOptions {
   log?: (line: string) => void;
 }
 
+export type Lane = 'sim' | 'real';
+
 export interface ScaleFigures {
   name: string;
+  lane: Lane;
   plans: number;
   concurrency: number;
   modelConcurrency: number | 'default';
@@ -110,7 +116,15 @@ export interface ScaleFigures {
     /** Most requests the model server had at once. */
     peakInFlight: number;
   };
-  latency: { samples: number; p50Ms: number; p99Ms: number; maxMs: number; unanswered: number };
+  latency: {
+    samples: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    unanswered: number;
+    /** The real lane: a pod's end → its Job's terminal condition (the Job controller's time, not ours). */
+    jobControllerLag?: { p50Ms: number; p99Ms: number };
+  };
   /** The sim's process: its API server, controllers and kubelets (it shares the 2 cores). */
   sim: { peakRssMB: number; cpuSeconds: number };
   footprint: {
@@ -181,8 +195,8 @@ interface SimProcess {
   call<T>(request: SimCall): Promise<T>;
 }
 
-async function startSimProcess(speed: number): Promise<SimProcess> {
-  const child = fork(SIM_PROCESS, ['--speed', String(speed)], {
+async function startSimProcess(speed: number, lane: Lane): Promise<SimProcess> {
+  const child = fork(lane === 'real' ? REAL_PROCESS : SIM_PROCESS, ['--speed', String(speed)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -220,7 +234,7 @@ const promptOf = (request: RecordedGeminiRequest) =>
 export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> {
   const log = options.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), `fractale-scale-${options.name}-`));
-  const sim = await startSimProcess(options.speed);
+  const sim = await startSimProcess(options.speed, options.lane ?? 'sim');
 
   const arrivals: number[] = [];
   const gemini: FakeGeminiServer = await startFakeGeminiServer({
@@ -383,6 +397,7 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
     const phases = stats.plans.map((p) => p.phase);
     return {
       name: options.name,
+      lane: options.lane ?? 'sim',
       plans: options.plans,
       concurrency: options.concurrency,
       modelConcurrency: options.modelConcurrency ?? 'default',
@@ -440,6 +455,14 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
         p99Ms: round(quantile(stats.reactionMs, 0.99)),
         maxMs: round(Math.max(0, ...stats.reactionMs)),
         unanswered: stats.unanswered,
+        ...(stats.jobControllerLagMs?.length
+          ? {
+              jobControllerLag: {
+                p50Ms: round(quantile(stats.jobControllerLagMs, 0.5)),
+                p99Ms: round(quantile(stats.jobControllerLagMs, 0.99)),
+              },
+            }
+          : {}),
       },
       sim: { peakRssMB: round(stats.memory.peakRssBytes / MB), cpuSeconds: round(simCpu, 2) },
       footprint: {

@@ -31,6 +31,8 @@ export interface SimStats {
   }[];
   /** Job terminal condition → the owning AgentStep's next status write, in ms. */
   reactionMs: number[];
+  /** The real lane only: a pod's end → its Job's terminal condition, in ms (the Job controller's lag). */
+  jobControllerLagMs?: number[];
   /** Job terminal conditions seen whose step was not written again (yet). */
   unanswered: number;
   plans: { name: string; phase?: string }[];

@@ -311,11 +311,11 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
 
   try {
     // Ready: informers synced (the operator's /readyz).
-    const readyBy = Date.now() + 60_000;
+    const readyBy = Date.now() + 180_000;
     for (;;) {
       if (exitCode !== undefined)
         throw new Error(`the operator exited with ${exitCode}; see ${dir}/operator.log`);
-      if (Date.now() > readyBy) throw new Error('the operator was not ready within 60 s');
+      if (Date.now() > readyBy) throw new Error('the operator was not ready within 180 s');
       const ok = await fetch(`http://127.0.0.1:${healthPort}/readyz`)
         .then((r) => r.ok)
         .catch(() => false);

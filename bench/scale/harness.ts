@@ -132,7 +132,8 @@ export interface ScaleFigures {
     objectsPerPlan: number;
     byResource: Footprint['objects'];
     largest: Footprint['largest'];
-    afterDeletion?: { objects: number; bytes: number };
+    /** What is left once the plans are deleted, by resource. */
+    afterDeletion?: { objects: number; bytes: number; resources: string[] };
   };
 }
 
@@ -365,7 +366,11 @@ export async function runScale(options: ScaleRunOptions): Promise<ScaleFigures> 
     let afterDeletion: ScaleFigures['footprint']['afterDeletion'];
     if (options.measureDeletion) {
       const left = await sim.call<Footprint>({ op: 'delete-plans', timeoutMs: 120_000 });
-      afterDeletion = { objects: left.totalObjects, bytes: left.totalBytes };
+      afterDeletion = {
+        objects: left.totalObjects,
+        bytes: left.totalBytes,
+        resources: Object.keys(left.objects).sort(),
+      };
     }
 
     const mine = stats.requests.filter((r) => r.client === 'fractale-operator');

@@ -23,6 +23,7 @@ import { miniClusterCrdPath, projectCrdPaths } from '../../src/sim/index.ts';
 import { clientOf, RequestCounts } from '../../src/sim/server/requests.ts';
 import { attachWorld } from '../../src/sim/world/index.ts';
 import { chaosBehaviors } from '../chaos/scenarios.ts';
+import { footprintOf, planFigures, progressOf, ReactionClock, stepFigures } from './figures.ts';
 import { processMemory } from './proc.ts';
 import { type Footprint, SCALE_NAMESPACE, type SimRequest, type SimStats } from './protocol.ts';
 
@@ -105,44 +106,32 @@ const world = await attachWorld({
 });
 
 // Reaction latency, from this process's watches.
-const terminalSince = new Map<string, number>();
-const reactionMs: number[] = [];
-const seenTerminal = new Set<string>();
-const isTerminal = (job: KubeObject) =>
-  ((job as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? []).some(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
-const jobs = new Informer(kubeConfig, { resource: RESOURCES.jobs, namespace: SCALE_NAMESPACE });
-jobs.on((event, job) => {
-  const key = `${job.metadata.name}/${job.metadata.uid}`;
-  if (event === 'delete' || seenTerminal.has(key) || !isTerminal(job)) return;
-  seenTerminal.add(key);
-  const step = job.metadata.labels?.[LABELS.step];
-  if (!step) return;
-  const podEnd = podEndedAt.get(step);
-  if (podEnd !== undefined) jobControllerLagMs.push(performance.now() - podEnd);
-  podEndedAt.delete(step);
-  if (!terminalSince.has(step)) terminalSince.set(step, performance.now());
-});
+const clock = new ReactionClock();
 // The real Job controller marks a Job finished a while after its pod ended (the sim's does at once):
 // that lag, pod ended → Job terminal, is measured apart, as the Job controller's and not ours.
 const podEndedAt = new Map<string, number>();
+const endedPods = new Set<string>();
 const jobControllerLagMs: number[] = [];
+const jobs = new Informer(kubeConfig, { resource: RESOURCES.jobs, namespace: SCALE_NAMESPACE });
+jobs.on((event, job) => {
+  const step = event === 'delete' ? undefined : clock.job(job);
+  const podEnd = step === undefined ? undefined : podEndedAt.get(step);
+  if (podEnd === undefined) return;
+  jobControllerLagMs.push(performance.now() - podEnd);
+  podEndedAt.delete(step!);
+});
 const pods = new Informer(kubeConfig, { resource: RESOURCES.pods, namespace: SCALE_NAMESPACE });
 pods.on((event, pod) => {
   const phase = (pod as { status?: { phase?: string } }).status?.phase;
-  const key = `pod/${pod.metadata.uid}`;
-  if (event === 'delete' || seenTerminal.has(key) || (phase !== 'Succeeded' && phase !== 'Failed')) return;
-  seenTerminal.add(key);
+  const uid = pod.metadata.uid ?? '';
+  if (event === 'delete' || endedPods.has(uid) || (phase !== 'Succeeded' && phase !== 'Failed')) return;
+  endedPods.add(uid);
   const step = pod.metadata.labels?.[LABELS.step];
   if (step && !podEndedAt.has(step)) podEndedAt.set(step, performance.now());
 });
 const steps = new Informer(kubeConfig, { resource: RESOURCES.agentSteps, namespace: SCALE_NAMESPACE });
 steps.on((event, step) => {
-  const since = terminalSince.get(step.metadata.name!);
-  if (since === undefined || event !== 'update') return;
-  terminalSince.delete(step.metadata.name!);
-  reactionMs.push(performance.now() - since);
+  if (event === 'update') clock.step(step.metadata.name!);
 });
 await Promise.all([jobs.start(), pods.start(), steps.start()]);
 
@@ -175,12 +164,6 @@ function readAudit(): void {
   }
 }
 
-type Status = {
-  phase?: string;
-  history?: { tokens?: number; modelCalls?: number; outcome?: string; reason?: string; message?: string }[];
-};
-const statusOf = (o: KubeObject) => ((o as { status?: Status }).status ?? {}) as Status;
-const TERMINAL = new Set(['Succeeded', 'Failed']);
 const FOOTPRINT: Resource[] = [
   RESOURCES.agentPlans,
   RESOURCES.agentSteps,
@@ -190,64 +173,24 @@ const FOOTPRINT: Resource[] = [
   RESOURCES.events,
   RESOURCES.miniClusters,
 ];
+const list = async (resource: Resource) => (await client.list(resource, SCALE_NAMESPACE)).items;
 
 async function footprint(): Promise<Footprint> {
-  const objects: Footprint['objects'] = {};
-  let largest = { resource: '', name: '', bytes: 0 };
-  for (const resource of FOOTPRINT) {
-    const list = await client.list(resource, SCALE_NAMESPACE);
-    for (const object of list.items) {
-      if (object.metadata.name === 'kube-root-ca.crt') continue;
-      const bytes = Buffer.byteLength(JSON.stringify(object));
-      const entry = objects[resource.plural] ?? { count: 0, bytes: 0 };
-      entry.count++;
-      entry.bytes += bytes;
-      objects[resource.plural] = entry;
-      if (bytes > largest.bytes) largest = { resource: resource.plural, name: object.metadata.name!, bytes };
-    }
-  }
-  const all = Object.values(objects);
-  return {
-    objects,
-    totalBytes: all.reduce((sum, o) => sum + o.bytes, 0),
-    totalObjects: all.reduce((sum, o) => sum + o.count, 0),
-    largest,
-  };
+  const lists: [string, KubeObject[]][] = [];
+  for (const resource of FOOTPRINT) lists.push([resource.plural, await list(resource)]);
+  return footprintOf(lists);
 }
 
 async function stats(): Promise<SimStats> {
   readAudit();
-  const plans = (await client.list(RESOURCES.agentPlans, SCALE_NAMESPACE)).items.map((p) => ({
-    name: p.metadata.name!,
-    ...(statusOf(p).phase ? { phase: statusOf(p).phase } : {}),
-  }));
-  const stepObjects = (await client.list(RESOURCES.agentSteps, SCALE_NAMESPACE)).items;
-  const failures: SimStats['failures'] = {};
-  for (const s of stepObjects)
-    for (const h of statusOf(s).history ?? [])
-      if (h.outcome === 'Failed') {
-        const known = failures[h.reason ?? ''] ?? { count: 0, message: (h.message ?? '').slice(0, 200) };
-        known.count++;
-        failures[h.reason ?? ''] = known;
-      }
   return {
-    failures,
+    ...stepFigures(await list(RESOURCES.agentSteps)),
     requests: counted.all(),
-    reactionMs: [...reactionMs],
+    reactionMs: [...clock.samplesMs],
     jobControllerLagMs: [...jobControllerLagMs],
-    unanswered: terminalSince.size,
-    plans,
-    steps: stepObjects.map((s) => {
-      const history = statusOf(s).history ?? [];
-      return {
-        name: s.metadata.name!,
-        ...(statusOf(s).phase ? { phase: statusOf(s).phase } : {}),
-        attempts: history.length,
-        tokens: history.reduce((sum, h) => sum + (h.tokens ?? 0), 0),
-        modelCalls: history.reduce((sum, h) => sum + (h.modelCalls ?? 0), 0),
-      };
-    }),
-    jobs: [...seenTerminal].filter((k) => !k.startsWith('pod/')).length,
+    unanswered: clock.unanswered,
+    plans: planFigures(await list(RESOURCES.agentPlans)),
+    jobs: clock.endedJobs.size,
     footprint: await footprint(),
     memory: processMemory(process.pid),
   };
@@ -258,14 +201,8 @@ async function answer(request: SimRequest): Promise<unknown> {
     case 'apply':
       for (const plan of request.plans) await client.create(RESOURCES.agentPlans, plan as KubeObject);
       return { applied: request.plans.length };
-    case 'progress': {
-      const plans = (await client.list(RESOURCES.agentPlans, SCALE_NAMESPACE)).items;
-      return {
-        total: plans.length,
-        done: plans.filter((p) => TERMINAL.has(statusOf(p).phase ?? '')).length,
-        failed: plans.filter((p) => statusOf(p).phase === 'Failed').length,
-      };
-    }
+    case 'progress':
+      return progressOf(await list(RESOURCES.agentPlans));
     case 'reset-requests':
       readAudit();
       counted = new RequestCounts();
@@ -273,13 +210,13 @@ async function answer(request: SimRequest): Promise<unknown> {
     case 'stats':
       return stats();
     case 'delete-plans': {
-      for (const plan of (await client.list(RESOURCES.agentPlans, SCALE_NAMESPACE)).items)
+      for (const plan of await list(RESOURCES.agentPlans))
         await client.delete(RESOURCES.agentPlans, SCALE_NAMESPACE, plan.metadata.name!);
       const until = Date.now() + request.timeoutMs;
       const owned = [RESOURCES.agentPlans, RESOURCES.agentSteps, RESOURCES.jobs, RESOURCES.pods];
       for (;;) {
         let left = 0;
-        for (const r of owned) left += (await client.list(r, SCALE_NAMESPACE)).items.length;
+        for (const r of owned) left += (await list(r)).length;
         if (left === 0 || Date.now() > until) break;
         await new Promise((resolve) => setTimeout(resolve, 500));
       }

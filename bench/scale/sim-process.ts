@@ -7,10 +7,10 @@
 //   node bench/scale/sim-process.ts --speed 0.01 --nodes 10   (forked; not a command for people)
 
 import { parseArgs } from 'node:util';
-import { LABELS } from '../../src/api/names.ts';
 import { startSimCluster } from '../../src/sim/index.ts';
 import type { KubeObject } from '../../src/sim/server/types.ts';
 import { chaosBehaviors } from '../chaos/scenarios.ts';
+import { footprintOf, planFigures, progressOf, ReactionClock, stepFigures } from './figures.ts';
 import { processMemory } from './proc.ts';
 import { type Footprint, SCALE_NAMESPACE, type SimRequest, type SimStats } from './protocol.ts';
 
@@ -33,134 +33,48 @@ sim.store.create('v1/namespaces', {
   metadata: { name: SCALE_NAMESPACE },
 } as KubeObject);
 
-// Reaction latency: a Job turns Complete or Failed; when is its step's status written next?
-const terminalSince = new Map<string, number>();
-const reactionMs: number[] = [];
-const seenTerminal = new Set<string>();
-const stepOf = (job: KubeObject) =>
-  job.metadata.labels?.[LABELS.step] ??
-  job.metadata.ownerReferences?.find((o) => o.kind === 'AgentStep')?.name;
-const isTerminal = (job: KubeObject) =>
-  ((job as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? []).some(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
-const lastStatus = new Map<string, Record<string, unknown>>();
-/** The fields of the status that changed since the last event (a debugging aid: FRACTALE_SCALE_TRACE=<plan>). */
-function changed(kind: string, object: KubeObject): string {
-  const key = `${kind}/${object.metadata.name}`;
-  const now = statusOf(object) as Record<string, unknown>;
-  const before = lastStatus.get(key) ?? {};
-  lastStatus.set(key, now);
-  return Object.keys({ ...before, ...now })
-    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]))
-    .map((k) => `${k}=${JSON.stringify(now[k])?.slice(0, 120)}`)
-    .join(' ');
-}
+// Reaction latency, on the store's own clock: a Job turns Complete or Failed; when is its step's
+// status written next?
+const clock = new ReactionClock();
 const unwatch = [
-  sim.store.watch(
-    'fractale.dev/v1alpha1/agentplans',
-    (event) => {
-      const name = event.object.metadata.name!;
-      if (process.env['FRACTALE_SCALE_TRACE'] && name.startsWith(process.env['FRACTALE_SCALE_TRACE'])) {
-        console.error(`TRACE plan ${name} ${event.type} ${changed('plan', event.object)}`);
-      }
-    },
-    { namespace: SCALE_NAMESPACE },
-  ),
   sim.store.watch(
     'batch/v1/jobs',
     (event) => {
-      const job = event.object;
-      const key = `${job.metadata.name}/${job.metadata.uid}`;
-      if (event.type === 'DELETED' || seenTerminal.has(key) || !isTerminal(job)) return;
-      seenTerminal.add(key);
-      const step = stepOf(job);
-      if (step && !terminalSince.has(step)) terminalSince.set(step, performance.now());
+      if (event.type !== 'DELETED') clock.job(event.object);
     },
     { namespace: SCALE_NAMESPACE },
   ),
   sim.store.watch(
     'fractale.dev/v1alpha1/agentsteps',
     (event) => {
-      const name = event.object.metadata.name!;
-      if (process.env['FRACTALE_SCALE_TRACE'] && name.startsWith(process.env['FRACTALE_SCALE_TRACE'])) {
-        console.error(`TRACE step ${name} ${event.type} ${changed('step', event.object)}`);
-      }
-      const since = terminalSince.get(name);
-      if (since === undefined || event.type !== 'MODIFIED') return;
-      terminalSince.delete(name);
-      reactionMs.push(performance.now() - since);
+      if (event.type === 'MODIFIED') clock.step(event.object.metadata.name!);
     },
     { namespace: SCALE_NAMESPACE },
   ),
 ];
 
-const TERMINAL = new Set(['Succeeded', 'Failed']);
-type Status = {
-  phase?: string;
-  history?: { tokens?: number; modelCalls?: number; outcome?: string; reason?: string; message?: string }[];
-};
-const statusOf = (o: KubeObject) => ((o as { status?: Status }).status ?? {}) as Status;
-
-function footprint(): Footprint {
-  const objects: Footprint['objects'] = {};
-  let largest = { resource: '', name: '', bytes: 0 };
-  for (const type of sim.store.resources()) {
-    if (!type.namespaced) continue;
-    for (const object of sim.store.listRaw(type.name, SCALE_NAMESPACE).items) {
-      if (object.metadata.name === 'kube-root-ca.crt') continue;
-      const bytes = Buffer.byteLength(JSON.stringify(object));
-      const entry = objects[type.plural] ?? { count: 0, bytes: 0 };
-      entry.count++;
-      entry.bytes += bytes;
-      objects[type.plural] = entry;
-      if (bytes > largest.bytes) largest = { resource: type.plural, name: object.metadata.name!, bytes };
-    }
-  }
-  const all = Object.values(objects);
-  return {
-    objects,
-    totalBytes: all.reduce((sum, o) => sum + o.bytes, 0),
-    totalObjects: all.reduce((sum, o) => sum + o.count, 0),
-    largest,
-  };
-}
+const list = (resource: string) => sim.store.listRaw(resource, SCALE_NAMESPACE).items;
 
 function stats(): SimStats {
-  const plans = sim.store.listRaw('fractale.dev/v1alpha1/agentplans', SCALE_NAMESPACE).items.map((p) => ({
-    name: p.metadata.name!,
-    ...(statusOf(p).phase ? { phase: statusOf(p).phase } : {}),
-  }));
-  const steps = sim.store.listRaw('fractale.dev/v1alpha1/agentsteps', SCALE_NAMESPACE).items.map((s) => {
-    const status = statusOf(s);
-    const history = status.history ?? [];
-    return {
-      name: s.metadata.name!,
-      ...(status.phase ? { phase: status.phase } : {}),
-      attempts: history.length,
-      tokens: history.reduce((sum, h) => sum + (h.tokens ?? 0), 0),
-      modelCalls: history.reduce((sum, h) => sum + (h.modelCalls ?? 0), 0),
-    };
-  });
-  const failures: SimStats['failures'] = {};
-  for (const s of sim.store.listRaw('fractale.dev/v1alpha1/agentsteps', SCALE_NAMESPACE).items)
-    for (const h of statusOf(s).history ?? [])
-      if (h.outcome === 'Failed') {
-        const known = failures[h.reason ?? ''] ?? { count: 0, message: (h.message ?? '').slice(0, 200) };
-        known.count++;
-        failures[h.reason ?? ''] = known;
-      }
   return {
-    failures,
+    ...stepFigures(list('fractale.dev/v1alpha1/agentsteps')),
     requests: sim.requests.all(),
-    reactionMs: [...reactionMs],
-    unanswered: terminalSince.size,
-    plans,
-    steps,
-    jobs: seenTerminal.size,
+    reactionMs: [...clock.samplesMs],
+    unanswered: clock.unanswered,
+    plans: planFigures(list('fractale.dev/v1alpha1/agentplans')),
+    jobs: clock.endedJobs.size,
     footprint: footprint(),
     memory: processMemory(process.pid),
   };
+}
+
+function footprint(): Footprint {
+  return footprintOf(
+    sim.store
+      .resources()
+      .filter((type) => type.namespaced)
+      .map((type) => [type.plural, list(type.name)]),
+  );
 }
 
 async function deletePlans(timeoutMs: number): Promise<Footprint> {
@@ -174,10 +88,7 @@ async function deletePlans(timeoutMs: number): Promise<Footprint> {
     'fractale.dev/v1alpha1/agentplans',
   ];
   const until = Date.now() + timeoutMs;
-  while (
-    Date.now() < until &&
-    owned.some((resource) => sim.store.listRaw(resource, SCALE_NAMESPACE).items.length > 0)
-  )
+  while (Date.now() < until && owned.some((resource) => list(resource).length > 0))
     await new Promise((resolve) => setTimeout(resolve, 100));
   return footprint();
 }
@@ -188,14 +99,8 @@ async function answer(request: SimRequest): Promise<unknown> {
       for (const plan of request.plans)
         sim.store.create('fractale.dev/v1alpha1/agentplans', plan as KubeObject);
       return { applied: request.plans.length };
-    case 'progress': {
-      const plans = sim.store.listRaw('fractale.dev/v1alpha1/agentplans', SCALE_NAMESPACE).items;
-      return {
-        total: plans.length,
-        done: plans.filter((p) => TERMINAL.has(statusOf(p).phase ?? '')).length,
-        failed: plans.filter((p) => statusOf(p).phase === 'Failed').length,
-      };
-    }
+    case 'progress':
+      return progressOf(list('fractale.dev/v1alpha1/agentplans'));
     case 'reset-requests':
       sim.requests.reset();
       return {};

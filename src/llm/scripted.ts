@@ -12,6 +12,21 @@
 // entry whose agent and `match` fit, so one script serves any number of plans (put the entries with
 // the most specific `match` first). The demo's script does this.
 //
+// An entry may give `choices` instead of `text` (exactly one of the two), for answers that vary the
+// way a real model's do while staying reproducible:
+//
+//     - agent: build
+//       choices:
+//         - text: "...forgets a package..."
+//           weight: 3           # optional, > 0, default 1
+//         - text: "...gets it right..."
+//
+// The pick is weighted and keyed by the request's `seed` (the operator passes the plan's name, or the
+// step's for a step on its own) and the entry's index: sha256(`${seed}\u0000${index}`). So the same
+// plan always gets the same answers (a demo run is reproducible, a restarted operator's repeated
+// question is answered alike), while plans with other names (an experiment's repetitions) can differ.
+// Without a seed the first choice answers.
+//
 // Usage is an estimate (estimateTokens: about 4 characters per token), since no model counted anything.
 
 import { createHash } from 'node:crypto';
@@ -33,6 +48,13 @@ import {
 export const MODEL_AGENTS = [...AGENT_NAMES, 'debug', 'manager'] as const;
 export type ModelAgent = (typeof MODEL_AGENTS)[number];
 
+const choiceSchema = z
+  .object({
+    text: z.string().min(1, 'must not be empty'),
+    weight: z.number().gt(0, 'must be greater than 0').optional(),
+  })
+  .strict();
+
 const scriptEntrySchema = z
   .object({
     agent: z.enum(MODEL_AGENTS).optional(),
@@ -51,9 +73,22 @@ const scriptEntrySchema = z
         { message: 'not a valid regular expression' },
       )
       .optional(),
-    text: z.string().min(1, 'must not be empty'),
+    text: z.string().min(1, 'must not be empty').optional(),
+    choices: z.array(choiceSchema).min(1, 'must list at least one choice').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((entry, context) => {
+    if (entry.text !== undefined && entry.choices !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['choices'],
+        message: 'give either text or choices, not both',
+      });
+    else if (entry.text === undefined && entry.choices === undefined)
+      context.addIssue({ code: 'custom', path: ['text'], message: 'required (or give choices)' });
+  })
+  // `text` is then always the answer given without a seed, so readers of a script need not care.
+  .transform((entry) => ({ ...entry, text: entry.text ?? entry.choices?.[0]?.text ?? '' }));
 
 export const scriptSchema = z
   .object({
@@ -64,6 +99,7 @@ export const scriptSchema = z
 
 export type Script = z.infer<typeof scriptSchema>;
 export type ScriptEntry = z.infer<typeof scriptEntrySchema>;
+export type ScriptChoice = z.infer<typeof choiceSchema>;
 
 /** Which entries are used up; persisted by the operator so a restart does not replay answers. */
 export interface ScriptState {
@@ -224,20 +260,42 @@ export class ScriptedModel implements LanguageModel {
       this.#consumed.push(index);
       this.#answered.set(question, index);
     }
+    const text = answerOf(entry, index, request.seed);
     const promptText = [
       request.system ?? '',
       ...(request.history ?? []).map((turn) => turn.text),
       request.prompt,
     ].join('');
     const promptTokens = estimateTokens(promptText);
-    const outputTokens = estimateTokens(entry.text);
+    const outputTokens = estimateTokens(text);
     return {
-      text: entry.text,
+      text,
       usage: { promptTokens, outputTokens, totalTokens: promptTokens + outputTokens },
       latencyMs: Math.max(0, Math.round(this.#deps.now() - started)),
       attempts: 1,
     };
   }
+}
+
+/**
+ * The entry's text, or one of its choices: weighted, from sha256 of the seed and the entry's index
+ * (so one plan's answers are fixed and independent between entries); `text` (the first choice)
+ * without a seed.
+ */
+export function answerOf(entry: ScriptEntry, index: number, seed: string | undefined): string {
+  const choices = entry.choices;
+  if (!choices || seed === undefined) return entry.text;
+  const total = choices.reduce((sum, choice) => sum + (choice.weight ?? 1), 0);
+  // 48 bits of the hash, as a fraction in [0, 1): plenty of resolution for any weights.
+  const hash = createHash('sha256').update(`${seed}\u0000${index}`).digest();
+  const point = (hash.readUIntBE(0, 6) / 2 ** 48) * total;
+  let upTo = 0;
+  for (const choice of choices) {
+    upTo += choice.weight ?? 1;
+    if (point < upTo) return choice.text;
+  }
+  // Rounding can leave the point at the very top.
+  return choices.at(-1)?.text ?? entry.text;
 }
 
 function digestOf(text: string): string {

@@ -15,6 +15,11 @@ export interface GenerateRequest {
   system?: string;
   /** The agent asking (build, debug, manager, ...); scripted answers are selected by it. */
   agent?: string;
+  /**
+   * A key that makes scripted `choices` reproducible: the same seed picks the same choice. The
+   * operator passes the plan's name, or the step's for a step on its own. Real providers ignore it.
+   */
+  seed?: string;
   /** Cancels the call, including waits between retries; the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
   /**

@@ -406,7 +406,7 @@ export class PlanReconciler {
     const model = await this.deps.model(plan);
     const started = performance.now();
     try {
-      const generation = await model.generate({ prompt, agent: 'manager' });
+      const generation = await model.generate({ prompt, agent: 'manager', seed: plan.metadata.name });
       this.deps.metrics.recordModelCall(
         model.provider,
         'manager',

@@ -758,6 +758,7 @@ export class StepReconciler {
       const generation = await model.generate({
         prompt,
         agent,
+        seed: step.spec.planRef?.name ?? step.metadata.name,
         signal: task.signal,
         onQueued: (wait) => task.note(describeWait(wait)),
         // The latency recorded is the call's own, not its time in the queue; a pass after this

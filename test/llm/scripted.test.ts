@@ -8,6 +8,7 @@ import {
   createModel,
   isModelError,
   ModelConfigError,
+  parseScript,
   ScriptError,
   ScriptedModel,
 } from '../../src/llm/index.ts';
@@ -129,6 +130,31 @@ describe('scripted provider', () => {
     },
     { name: 'an unknown field', yaml: 'responses:\n  - text: x\n    answer: y\n', field: 'responses[0]' },
     { name: 'no responses list', yaml: 'answers: []\n', field: 'responses' },
+    {
+      name: 'both text and choices',
+      yaml: 'responses:\n  - text: x\n    choices:\n      - text: y\n',
+      field: 'responses[0].choices: give either text or choices, not both',
+    },
+    {
+      name: 'neither text nor choices',
+      yaml: 'responses:\n  - agent: build\n    match: x\n',
+      field: 'responses[0].text: required (or give choices)',
+    },
+    {
+      name: 'an empty choices list',
+      yaml: 'responses:\n  - choices: []\n',
+      field: 'responses[0].choices: must list at least one choice',
+    },
+    {
+      name: 'a weight of 0',
+      yaml: 'responses:\n  - choices:\n      - text: a\n      - text: b\n        weight: 0\n',
+      field: 'responses[0].choices[1].weight: must be greater than 0',
+    },
+    {
+      name: 'an empty choice',
+      yaml: 'responses:\n  - choices:\n      - text: ""\n',
+      field: 'responses[0].choices[0].text',
+    },
   ])('rejects a script with $name, naming $field', ({ yaml, field }) => {
     const path = scriptFile('bad.yaml', yaml);
     expect(() => ScriptedModel.fromFile(path)).toThrow(ScriptError);
@@ -221,5 +247,101 @@ responses:
     await model.generate({ agent: 'build', prompt: 'one' });
     const error = await model.generate({ agent: 'build', prompt: 'two' }).catch((e: unknown) => e);
     expect((error as Error).message).toContain('each entry answers once; add entries, or set reuse: true');
+  });
+});
+
+const CHOICES_SCRIPT = `
+reuse: true
+responses:
+  - agent: kubernetes-job
+    text: "kind: Job"
+  - agent: build
+    choices:
+      - text: forgot
+        weight: 3
+      - text: right
+`;
+
+describe('scripted choices', () => {
+  it('picks the same choice for the same seed, in any instance of the model', async () => {
+    const picks = async (model: ScriptedModel) =>
+      Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const answer = await model.generate({ agent: 'build', prompt: 'write it', seed: `plan-r${i}` });
+          return answer.text;
+        }),
+      );
+    const model = ScriptedModel.fromYaml(CHOICES_SCRIPT);
+    const first = await picks(model);
+    // Asked again (a restarted operator asks its question again), and by another instance.
+    expect(await picks(model)).toEqual(first);
+    expect(await picks(ScriptedModel.fromYaml(CHOICES_SCRIPT))).toEqual(first);
+    // Different seeds do differ: 20 seeds at 3:1 all giving one answer would be a broken pick.
+    expect(new Set(first).size).toBe(2);
+  });
+
+  it('follows the weights over many seeds', async () => {
+    const model = ScriptedModel.fromYaml(CHOICES_SCRIPT);
+    let forgot = 0;
+    for (let i = 0; i < 300; i++) {
+      const answer = await model.generate({
+        agent: 'build',
+        prompt: 'write it',
+        seed: `experiment-cell-r${i}`,
+      });
+      if (answer.text === 'forgot') forgot++;
+      else expect(answer.text).toBe('right');
+    }
+    expect(forgot / 300).toBeGreaterThan(0.65);
+    expect(forgot / 300).toBeLessThan(0.85);
+  });
+
+  it('picks independently per entry, and the first choice without a seed', async () => {
+    const model = ScriptedModel.fromYaml(`reuse: true
+responses:
+  - agent: build
+    match: second
+    choices: [{ text: s-a }, { text: s-b }]
+  - agent: build
+    choices: [{ text: f-a }, { text: f-b }]
+`);
+    expect((await model.generate({ agent: 'build', prompt: 'first' })).text).toBe('f-a');
+    expect((await model.generate({ agent: 'build', prompt: 'second' })).text).toBe('s-a');
+    // One seed's picks for the two entries are not tied together (each hashes its own index).
+    const pairs = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const seed = `s${i}`;
+      const first = (await model.generate({ agent: 'build', prompt: 'first', seed })).text;
+      const second = (await model.generate({ agent: 'build', prompt: 'second', seed })).text;
+      pairs.add(`${first} ${second}`);
+    }
+    expect(pairs.size).toBe(4);
+  });
+
+  it('keeps entries used once, and exported state, as with text', async () => {
+    const text = `responses:
+  - agent: build
+    choices: [{ text: a }, { text: b }, { text: c }]
+  - agent: build
+    text: next
+`;
+    const before = ScriptedModel.fromYaml(text);
+    const answer = (await before.generate({ agent: 'build', prompt: 'write it', seed: 'p' })).text;
+    expect(['a', 'b', 'c']).toContain(answer);
+    // The same question is answered alike, without using the next entry.
+    expect((await before.generate({ agent: 'build', prompt: 'write it', seed: 'p' })).text).toBe(answer);
+    const saved = JSON.parse(JSON.stringify(before.exportState()));
+    expect(saved.consumed).toEqual([0]);
+
+    const after = ScriptedModel.fromYaml(text);
+    after.importState(saved);
+    expect(after.remaining()).toBe(1);
+    expect((await after.generate({ agent: 'build', prompt: 'try again', seed: 'p' })).text).toBe('next');
+  });
+
+  it('reads a choices entry as text: its first choice, for readers of a script', () => {
+    const script = parseScript('responses:\n  - choices: [{ text: one, weight: 2 }, { text: two }]\n');
+    expect(script.responses[0]?.text).toBe('one');
+    expect(script.responses[0]?.choices?.map((c) => c.weight)).toEqual([2, undefined]);
   });
 });

@@ -89,6 +89,9 @@ export const agentStepSpec = z
   .describe('spec: what the step must achieve.');
 export type AgentStepSpec = z.infer<typeof agentStepSpec>;
 
+/** Seconds per phase; the keys are step phases. */
+export const stageSeconds = z.record(z.string(), z.number().min(0));
+
 export const historyEntry = z
   .object({
     attempt: z.int().min(1).describe('attempt: the attempt number (1 is the first).'),
@@ -106,6 +109,11 @@ export const historyEntry = z
       .optional()
       .describe('resource: the Job or MiniCluster the attempt ran, as kind/name.'),
     modelCalls: z.int().min(0).optional().describe('modelCalls: model calls the attempt made.'),
+    stages: stageSeconds
+      .optional()
+      .describe(
+        'stages: seconds the attempt spent in each phase (Generating, Building, Deploying, Running, Validating, Diagnosing, AwaitingHuman).',
+      ),
   })
   .describe('One finished attempt.');
 export type HistoryEntry = z.infer<typeof historyEntry>;
@@ -124,6 +132,12 @@ export const agentStepStatus = z
     attemptStartTime: time(
       'attemptStartTime: when the current attempt started (its runtime limit counts from here).',
     ).optional(),
+    phaseStartTime: time(
+      'phaseStartTime: when the current phase of the current attempt started (for the time per stage).',
+    ).optional(),
+    stageSeconds: stageSeconds
+      .optional()
+      .describe("stageSeconds: the current attempt's seconds in each phase it left so far."),
     maxAttempts: z
       .int()
       .min(1)

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import { agentExperimentSpec, agentExperimentStatus } from './agentexperiment.ts';
 import { agentPlanSpec, agentPlanStatus } from './agentplan.ts';
 import { agentStepSpec, agentStepStatus } from './agentstep.ts';
 import { GROUP, VERSION } from './names.ts';
@@ -179,6 +180,26 @@ export const agentStepCrd = () =>
     ],
   });
 
+export const agentExperimentCrd = () =>
+  crd({
+    kind: 'AgentExperiment',
+    plural: 'agentexperiments',
+    singular: 'agentexperiment',
+    shortNames: ['ax', 'experiment'],
+    description:
+      "AgentExperiment runs an AgentPlan template many times, once per application × variant × model and repetition, and collects every plan's results for a report (fractale experiment report).",
+    spec: agentExperimentSpec,
+    status: agentExperimentStatus,
+    columns: [
+      printerColumn('Phase', 'string', '.status.phase', 'Pending, Running, Completed or Failed.'),
+      printerColumn('Plans', 'integer', '.status.plans', 'Plans the experiment runs in all.'),
+      printerColumn('Done', 'integer', '.status.done', 'Plans that ended.'),
+      printerColumn('Failed', 'integer', '.status.failed', 'Plans that failed.'),
+      AGE,
+      printerColumn('Message', 'string', '.status.message', 'What is happening.', 1),
+    ],
+  });
+
 const HEADER = '# Generated from src/api by `npm run generate:crds`. Do not edit.\n';
 
 /** The CRD files and their YAML, as written to crds/. */
@@ -186,6 +207,7 @@ export function crdFiles(): Record<string, string> {
   return {
     'fractale.dev_agentplans.yaml': HEADER + stringify(agentPlanCrd(), { lineWidth: 0 }),
     'fractale.dev_agentsteps.yaml': HEADER + stringify(agentStepCrd(), { lineWidth: 0 }),
+    'fractale.dev_agentexperiments.yaml': HEADER + stringify(agentExperimentCrd(), { lineWidth: 0 }),
   };
 }
 

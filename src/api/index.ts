@@ -1,3 +1,4 @@
+export * from './agentexperiment.ts';
 export * from './agentplan.ts';
 export * from './agentstep.ts';
 export * from './common.ts';

@@ -16,6 +16,12 @@ export const LABELS = {
   attempt: `${GROUP}/attempt`,
   agent: `${GROUP}/agent`,
   cache: `${GROUP}/cache`,
+  experiment: `${GROUP}/experiment`,
+  cell: `${GROUP}/cell`,
+  repetition: `${GROUP}/repetition`,
+  application: `${GROUP}/application`,
+  variant: `${GROUP}/variant`,
+  model: `${GROUP}/model`,
 } as const;
 export const MANAGED_BY = 'fractale';
 

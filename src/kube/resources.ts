@@ -26,6 +26,13 @@ export function resourcePath(r: Resource, namespace?: string, name?: string, sub
 export const RESOURCES = {
   agentPlans: { group: GROUP, version: VERSION, plural: 'agentplans', kind: 'AgentPlan', namespaced: true },
   agentSteps: { group: GROUP, version: VERSION, plural: 'agentsteps', kind: 'AgentStep', namespaced: true },
+  agentExperiments: {
+    group: GROUP,
+    version: VERSION,
+    plural: 'agentexperiments',
+    kind: 'AgentExperiment',
+    namespaced: true,
+  },
   jobs: { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', namespaced: true },
   pods: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
   configMaps: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },

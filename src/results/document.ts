@@ -24,6 +24,22 @@ export interface AttemptRecord {
   calls: ModelCallRecord[];
 }
 
+/** One attempt as the step's history has it, with its time per stage (all attempts, not only failures). */
+export interface AttemptHistoryRecord {
+  attempt: number;
+  outcome: 'Succeeded' | 'Failed';
+  /** The last phase the attempt reached. */
+  phase: string;
+  reason: string;
+  message?: string;
+  start_time?: string;
+  seconds: number;
+  tokens: number;
+  model_calls: number;
+  /** Seconds in each phase (Generating, Building, Deploying, Running, Validating, Diagnosing, AwaitingHuman). */
+  stages: Record<string, number>;
+}
+
 export interface StepResult {
   agent: string;
   step: string;
@@ -44,6 +60,8 @@ export interface StepResult {
       tokens: number;
     }[];
     counts: { retries: number; return_to_manager: number; return_to_human: number };
+    /** Every finished attempt, oldest first (fractale's addition to the seed's layout). */
+    history?: AttemptHistoryRecord[];
     ask_gemini: ModelCallRecord[];
     usage: Record<string, number>;
   };
@@ -147,6 +165,20 @@ export function buildResults(
           return_to_human:
             history.filter((h) => h.phase === 'AwaitingHuman').length + (status.question ? 1 : 0),
         },
+        history: history.map(
+          (h): AttemptHistoryRecord => ({
+            attempt: h.attempt,
+            outcome: h.outcome,
+            phase: h.phase,
+            reason: h.reason,
+            ...(h.message ? { message: h.message } : {}),
+            ...(h.startTime ? { start_time: h.startTime } : {}),
+            seconds: h.seconds,
+            tokens: h.tokens ?? 0,
+            model_calls: h.modelCalls ?? 0,
+            stages: { ...(h.stages ?? {}) },
+          }),
+        ),
         ask_gemini: records.flatMap((r) => r.calls),
         usage: { ...(status.usage ?? {}) },
       },

@@ -8,7 +8,13 @@
 //                 └──── Diagnosing ◀────────┘ (debug advice; AwaitingHuman; Failed when attempts run out)
 
 import { parseDebugAdvice } from '../agents/parse.ts';
-import type { AgentStep, AgentStepStatus, HistoryEntry, StepPhase } from '../api/agentstep.ts';
+import {
+  type AgentStep,
+  type AgentStepStatus,
+  type HistoryEntry,
+  type StepPhase,
+  TERMINAL_STEP_PHASES,
+} from '../api/agentstep.ts';
 import { parseContext } from '../api/context.ts';
 import { ANNOTATIONS, LABELS } from '../api/names.ts';
 import { type ContextCache, cacheName } from '../cache/cache.ts';
@@ -629,6 +635,12 @@ export class StepReconciler {
       modelCalls: Math.max(0, (status.usage?.modelCalls ?? 0) - callsSoFar),
       ...(status.activeResource ? { resource: status.activeResource } : {}),
     };
+    this.closeStage(status);
+    if (status.stageSeconds && Object.keys(status.stageSeconds).length > 0)
+      entry.stages = status.stageSeconds;
+    // The next attempt's stages start with its first phase (toPhase), not with this bookkeeping.
+    delete status.stageSeconds;
+    delete status.phaseStartTime;
     status.history = [...history, entry].slice(-HISTORY_LIMIT);
   }
 
@@ -662,10 +674,28 @@ export class StepReconciler {
 
   // ---- Phase and condition helpers ------------------------------------------------------------------
 
+  /**
+   * Adds the time since the current phase started to the attempt's seconds in that phase: the time
+   * per stage a researcher compares across attempts (generate, build, run, diagnose).
+   */
+  private closeStage(status: AgentStepStatus): void {
+    const now = this.now();
+    if (status.phaseStartTime && status.phase && !TERMINAL_STEP_PHASES.includes(status.phase)) {
+      const seconds = Math.max(0, (now.getTime() - Date.parse(status.phaseStartTime)) / 1000);
+      const stages = { ...(status.stageSeconds ?? {}) };
+      stages[status.phase] = Math.round(((stages[status.phase] ?? 0) + seconds) * 1000) / 1000;
+      status.stageSeconds = stages;
+    }
+    // Milliseconds kept: in a fast simulated run most phases last under a second.
+    status.phaseStartTime = now.toISOString();
+  }
+
   private toPhase(pass: Pass, phase: StepPhase, reason: string, message: string): void {
     const { status, step } = pass;
-    if (status.phase !== phase)
+    if (status.phase !== phase) {
       this.deps.logger.info({ ...logFields(step, status), phase, reason }, 'Step changed phase');
+      this.closeStage(status);
+    }
     status.phase = phase;
     status.message = message;
     status.conditions = setCondition(
@@ -707,6 +737,8 @@ export class StepReconciler {
     status.reason = reason;
     status.message = message;
     delete status.activeResource;
+    delete status.phaseStartTime;
+    delete status.stageSeconds;
     status.completionTime = iso(this.now());
     for (const type of [CONDITION.succeeded, CONDITION.ready]) {
       status.conditions = setCondition(

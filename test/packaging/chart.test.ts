@@ -27,9 +27,17 @@ const ALL = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 // What the operator may do in a namespace it watches. This list is the contract: the chart must
 // render exactly these grants, no more (least privilege) and no fewer (the operator would fail).
 const WATCHED_NAMESPACE_GRANTS: [group: string, resources: string[], verbs: string[]][] = [
-  ['fractale.dev', ['agentplans', 'agentsteps'], ALL],
-  ['fractale.dev', ['agentplans/status', 'agentsteps/status'], ['get', 'update', 'patch']],
-  ['fractale.dev', ['agentplans/finalizers', 'agentsteps/finalizers'], ['update']],
+  ['fractale.dev', ['agentexperiments', 'agentplans', 'agentsteps'], ALL],
+  [
+    'fractale.dev',
+    ['agentexperiments/status', 'agentplans/status', 'agentsteps/status'],
+    ['get', 'update', 'patch'],
+  ],
+  [
+    'fractale.dev',
+    ['agentexperiments/finalizers', 'agentplans/finalizers', 'agentsteps/finalizers'],
+    ['update'],
+  ],
   ['batch', ['jobs'], ['get', 'list', 'watch', 'create', 'delete']],
   ['', ['pods'], ['get', 'list', 'watch', 'delete']],
   ['', ['pods/log'], ['get']],
@@ -330,6 +338,7 @@ describe('the operator configuration the chart passes', () => {
       'CustomResourceDefinition',
     );
     expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+      'agentexperiments.fractale.dev',
       'agentplans.fractale.dev',
       'agentsteps.fractale.dev',
     ]);

@@ -55,6 +55,7 @@ describe('config/', () => {
     const key = (o: Manifest) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     const crds = find(built, 'CustomResourceDefinition');
     expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+      'agentexperiments.fractale.dev',
       'agentplans.fractale.dev',
       'agentsteps.fractale.dev',
     ]);

@@ -71,13 +71,13 @@ ClusterRole (all namespaces) and the per-namespace Roles (watchNamespaces).
 */}}
 {{- define "fractale.namespacedRules" -}}
 - apiGroups: ["fractale.dev"]
-  resources: ["agentplans", "agentsteps"]
+  resources: ["agentexperiments", "agentplans", "agentsteps"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["fractale.dev"]
-  resources: ["agentplans/status", "agentsteps/status"]
+  resources: ["agentexperiments/status", "agentplans/status", "agentsteps/status"]
   verbs: ["get", "update", "patch"]
 - apiGroups: ["fractale.dev"]
-  resources: ["agentplans/finalizers", "agentsteps/finalizers"]
+  resources: ["agentexperiments/finalizers", "agentplans/finalizers", "agentsteps/finalizers"]
   verbs: ["update"]
 - apiGroups: ["batch"]
   resources: ["jobs"]

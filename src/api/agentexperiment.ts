@@ -119,7 +119,7 @@ export type AgentExperimentSpec = z.infer<typeof agentExperimentSpec>;
 export const EXPERIMENT_PHASES = ['Pending', 'Running', 'Completed', 'Failed'] as const;
 export type ExperimentPhase = (typeof EXPERIMENT_PHASES)[number];
 
-const count = (description: string) => z.int().min(0).default(0).describe(description);
+const count = (description: string) => z.int().min(0).optional().describe(description);
 
 export const experimentCellStatus = z
   .object({

@@ -9,6 +9,7 @@ import { kubernetesJobDriver } from '../agents/kubernetes-job/driver.ts';
 import { miniclusterDriver } from '../agents/minicluster/driver.ts';
 import type { AgentName } from '../api/names.ts';
 import { ContextCache } from '../cache/cache.ts';
+import { experimentController } from '../experiment/controller.ts';
 import { KubeClient } from '../kube/client.ts';
 import { ConversationStore } from '../llm/history.ts';
 import type { LanguageModel } from '../llm/types.ts';
@@ -113,6 +114,12 @@ export function createOperator(options: OperatorOptions): Manager {
   planController(manager, {
     client,
     model: (plan) => models.forSpec(plan.metadata.namespace!, plan.spec.model),
+    concurrency: config.concurrency,
+    ...(resyncMs ? { resyncMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  experimentController(manager, {
+    client,
     concurrency: config.concurrency,
     ...(resyncMs ? { resyncMs } : {}),
     ...(options.now ? { now: options.now } : {}),

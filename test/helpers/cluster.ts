@@ -56,6 +56,7 @@ function apiWatcher(kubeconfigPath: string) {
 }
 
 const NAMESPACED = [
+  '/apis/fractale.dev/v1alpha1/namespaces/default/agentexperiments',
   '/apis/fractale.dev/v1alpha1/namespaces/default/agentplans',
   '/apis/fractale.dev/v1alpha1/namespaces/default/agentsteps',
   '/apis/batch/v1/namespaces/default/jobs',

@@ -88,16 +88,20 @@ export async function startTestOperator(options: TestOperatorOptions): Promise<T
 
 type Phased = KubeObject & { status?: { phase?: string } };
 
-/** Waits for an AgentStep or AgentPlan to reach one of the phases; returns it. */
+/** Waits for an AgentStep, AgentPlan or AgentExperiment to reach one of the phases; returns it. */
 export async function waitForPhase<T extends Phased>(
   client: KubeClient,
-  kind: 'AgentStep' | 'AgentPlan',
+  kind: 'AgentStep' | 'AgentPlan' | 'AgentExperiment',
   namespace: string,
   name: string,
   phases: readonly string[],
   timeoutMs = 20_000,
 ): Promise<T> {
-  const resource = kind === 'AgentStep' ? RESOURCES.agentSteps : RESOURCES.agentPlans;
+  const resource = {
+    AgentStep: RESOURCES.agentSteps,
+    AgentPlan: RESOURCES.agentPlans,
+    AgentExperiment: RESOURCES.agentExperiments,
+  }[kind];
   let last: T | undefined;
   try {
     return await eventually(

@@ -1,0 +1,319 @@
+// The report's charts as Vega-Lite specs, one small function per chart, each reading only the
+// Summary. A function returns undefined when it has nothing to draw: the page then says so.
+import type { TopLevelSpec } from 'vega-lite';
+import type { CellConsistency, Stage, Summary } from '../analysis/types.ts';
+
+export interface Chart {
+  /** Unique in the page; also the prefix of the SVG's ids. */
+  id: string;
+  title: string;
+  /** The Vega mark type of the chart's data marks (class `mark-<mark>` in the SVG), for the tests. */
+  mark: 'rect' | 'symbol' | 'text';
+  /** One line on how to read the chart, printed under it. */
+  how: string;
+  spec: TopLevelSpec;
+}
+
+/** An absent axis value (a cell with no variant or model) as charts label it. */
+export const NONE = '(none)';
+
+/** What a facet repeats: a unit or a layered spec. */
+type FacetedSpec = Extract<TopLevelSpec, { facet: unknown }>['spec'];
+
+const STAGES: Stage[] = ['generate', 'build', 'deploy', 'run', 'validate', 'diagnose', 'human'];
+
+const CONFIG: TopLevelSpec['config'] = {
+  background: 'white',
+  font: 'Helvetica, Arial, sans-serif',
+  view: { stroke: '#ccc' },
+  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
+  header: { labelFontSize: 12, titleFontSize: 12 },
+};
+
+const percent = (rate: number): string => `${Math.round(rate * 100)}%`;
+
+/** Success rate per cell: application × variant, faceted by model when the experiment has models. */
+export function successMatrix(summary: Summary): Chart | undefined {
+  if (summary.cells.length === 0) return undefined;
+  const values = summary.cells.map((c) => ({
+    application: c.application,
+    variant: c.variant || NONE,
+    model: c.model || NONE,
+    rate: c.successRate,
+    label: `${percent(c.successRate)} (${c.succeeded}/${c.runs})`,
+  }));
+  const cell = {
+    width: { step: 110 },
+    height: { step: 36 },
+    encoding: {
+      x: {
+        field: 'variant',
+        type: 'nominal',
+        title: 'variant',
+        sort: order(summary.axes.variants),
+        axis: { labelAngle: 0 },
+      },
+      y: { field: 'application', type: 'nominal', title: 'application', sort: summary.axes.applications },
+    },
+    layer: [
+      {
+        mark: { type: 'rect' },
+        encoding: {
+          color: {
+            field: 'rate',
+            type: 'quantitative',
+            title: 'success rate',
+            scale: { domain: [0, 1], scheme: 'blues' },
+            legend: { format: '.0%' },
+          },
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: 11 },
+        encoding: {
+          text: { field: 'label', type: 'nominal' },
+          color: { condition: { test: 'datum.rate > 0.6', value: 'white' }, value: 'black' },
+        },
+      },
+    ],
+  } satisfies FacetedSpec;
+  const spec: TopLevelSpec =
+    summary.axes.models.length > 0
+      ? {
+          config: CONFIG,
+          data: { values },
+          facet: {
+            column: { field: 'model', type: 'nominal', title: 'model', sort: order(summary.axes.models) },
+          },
+          spec: cell,
+        }
+      : { config: CONFIG, data: { values }, ...cell };
+  return {
+    id: 'success-matrix',
+    title: 'Success rate per cell',
+    mark: 'rect',
+    how: 'Each square is a cell of the matrix; darker is more runs succeeded. The label gives the rate and succeeded/runs.',
+    spec,
+  };
+}
+
+/** How many attempts the successful runs of each cell took, one small histogram per cell. */
+export function attemptsHistogram(summary: Summary): Chart | undefined {
+  const cells = summary.cells.filter((c) => c.attempts.n > 0);
+  if (cells.length === 0) return undefined;
+  const max = Math.max(...cells.map((c) => c.attempts.max));
+  // Every cell gets every count from 1 to the most attempts, so empty bins read as zero, not as missing.
+  const values = cells.flatMap((c) =>
+    Array.from({ length: max }, (_, i) => ({
+      cell: c.name,
+      attempts: i + 1,
+      count: c.attempts.histogram.find((h) => h.value === i + 1)?.count ?? 0,
+    })),
+  );
+  return {
+    id: 'attempts-histogram',
+    title: 'Attempts to success per cell',
+    mark: 'rect',
+    how: 'Each panel is a cell; a bar counts the successful runs that needed that many attempts. Bars to the left mean fewer retries.',
+    spec: {
+      config: CONFIG,
+      data: { values },
+      facet: { field: 'cell', type: 'nominal', title: null, sort: cells.map((c) => c.name) },
+      columns: 4,
+      spec: {
+        width: Math.max(120, 22 * max),
+        height: 90,
+        mark: { type: 'bar', color: '#4c78a8' },
+        encoding: {
+          x: { field: 'attempts', type: 'ordinal', title: 'attempts', axis: { labelAngle: 0 } },
+          y: { field: 'count', type: 'quantitative', title: 'runs', axis: { tickMinStep: 1 } },
+        },
+      },
+    },
+  };
+}
+
+/** Failed attempts per application, stacked by failure category. */
+export function failureBars(summary: Summary): Chart | undefined {
+  const values = summary.failureCounts.filter((f) => f.count > 0);
+  if (values.length === 0) return undefined;
+  return {
+    id: 'failure-bars',
+    title: 'Failure categories per application',
+    mark: 'rect',
+    how: "A bar is an application's failed attempts, split by what went wrong; a long segment is a category the agent hit often.",
+    spec: {
+      config: CONFIG,
+      data: { values },
+      width: 480,
+      height: { step: 28 },
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: 'application', type: 'nominal', title: 'application', sort: summary.axes.applications },
+        x: {
+          field: 'count',
+          type: 'quantitative',
+          aggregate: 'sum',
+          stack: 'zero',
+          title: 'failed attempts',
+        },
+        color: {
+          field: 'label',
+          type: 'nominal',
+          title: 'failure category',
+          legend: { orient: 'bottom', columns: 2 },
+        },
+      },
+    },
+  };
+}
+
+/** The chart id of `summary.consistency[index]`. */
+export const similarityId = (index: number): string => `similarity-${index}`;
+
+/** How alike a cell's successful artifacts are: Jaccard similarity, repetition × repetition. */
+export function similarityHeatmap(
+  summary: Summary,
+  consistency: CellConsistency,
+  index: number,
+): Chart | undefined {
+  if (consistency.plans.length < 2) return undefined;
+  const labels = consistency.plans.map((plan) => repetitionLabel(summary, plan));
+  const values = consistency.matrix.flatMap((row, i) =>
+    row.map((value, j) => ({ a: labels[i], b: labels[j], value })),
+  );
+  return {
+    id: similarityId(index),
+    title: `${consistency.cell} · ${consistency.step}`,
+    mark: 'rect',
+    how: 'A square compares two repetitions\u2019 final artifacts: 1 = the same lines, 0 = none in common. Dark everywhere means the agent converges on one answer.',
+    spec: {
+      config: CONFIG,
+      data: { values },
+      width: { step: 44 },
+      height: { step: 32 },
+      encoding: {
+        x: { field: 'b', type: 'nominal', title: null, sort: labels, axis: { labelAngle: 0, orient: 'top' } },
+        y: { field: 'a', type: 'nominal', title: null, sort: labels },
+      },
+      layer: [
+        {
+          mark: { type: 'rect' },
+          encoding: {
+            color: {
+              field: 'value',
+              type: 'quantitative',
+              title: 'similarity',
+              scale: { domain: [0, 1], scheme: 'greens' },
+            },
+          },
+        },
+        {
+          mark: { type: 'text', fontSize: 10 },
+          encoding: {
+            text: { field: 'value', type: 'quantitative', format: '.2f' },
+            color: { condition: { test: 'datum.value > 0.6', value: 'white' }, value: 'black' },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Seconds per stage of an attempt, a box per stage, a panel per application. */
+export function stageBoxplot(summary: Summary): Chart | undefined {
+  if (summary.stages.length === 0) return undefined;
+  const values = summary.stages.map((s) => ({
+    application: s.application,
+    stage: s.stage,
+    seconds: s.seconds,
+  }));
+  const stages = STAGES.filter((stage) => values.some((v) => v.stage === stage));
+  return {
+    id: 'stage-times',
+    title: 'Seconds per stage of an attempt',
+    mark: 'rect',
+    how: 'A box spans the middle half of the attempts\u2019 seconds in that stage, the line inside is the median, the whiskers reach the fastest and slowest.',
+    spec: {
+      config: CONFIG,
+      data: { values },
+      facet: {
+        column: {
+          field: 'application',
+          type: 'nominal',
+          title: 'application',
+          sort: summary.axes.applications,
+        },
+      },
+      spec: {
+        width: { step: 34 },
+        height: 200,
+        mark: { type: 'boxplot', extent: 'min-max' },
+        encoding: {
+          x: { field: 'stage', type: 'nominal', title: 'stage', sort: stages, axis: { labelAngle: -40 } },
+          y: { field: 'seconds', type: 'quantitative', title: 'seconds' },
+          color: { field: 'stage', type: 'nominal', sort: stages, legend: null },
+        },
+      },
+    },
+  };
+}
+
+/** Build seconds against how early the Dockerfile first changed: the layer cache at work. */
+export function buildCacheScatter(summary: Summary): Chart | undefined {
+  if (summary.buildCache.length === 0) return undefined;
+  const values = summary.buildCache.map((b) => ({
+    application: b.application,
+    variant: b.variant || NONE,
+    firstChangedIndex: b.firstChangedIndex,
+    buildSeconds: b.buildSeconds,
+  }));
+  return {
+    id: 'build-cache',
+    title: 'Build time against the first changed Dockerfile instruction',
+    mark: 'symbol',
+    how: 'A point is a rebuild after a retry. Changing an early instruction (left) invalidates more cached layers, so points should fall from left to right.',
+    spec: {
+      config: CONFIG,
+      data: { values },
+      width: 420,
+      height: 240,
+      mark: { type: 'point', filled: true, size: 70, opacity: 0.8 },
+      encoding: {
+        x: {
+          field: 'firstChangedIndex',
+          type: 'quantitative',
+          title: 'index of the first changed instruction (0 = first)',
+          axis: { tickMinStep: 1 },
+        },
+        y: { field: 'buildSeconds', type: 'quantitative', title: 'build seconds' },
+        color: { field: 'application', type: 'nominal', title: 'application' },
+        shape: { field: 'variant', type: 'nominal', title: 'variant' },
+      },
+    },
+  };
+}
+
+/** Every chart the summary has data for, in page order. */
+export function reportCharts(summary: Summary): Chart[] {
+  return [
+    successMatrix(summary),
+    attemptsHistogram(summary),
+    failureBars(summary),
+    ...summary.consistency.map((c, i) => similarityHeatmap(summary, c, i)),
+    stageBoxplot(summary),
+    buildCacheScatter(summary),
+  ].filter((c): c is Chart => c !== undefined);
+}
+
+/** "rep 2" for a plan of the experiment, else the plan's name. */
+function repetitionLabel(summary: Summary, plan: string): string {
+  const run = summary.runs.find((r) => r.plan === plan);
+  return run ? `rep ${run.repetition}` : plan;
+}
+
+/** An axis's values in the matrix's order, with the absent value's label when there are none. */
+function order(values: string[]): string[] {
+  return values.length > 0 ? values : [NONE];
+}

@@ -1,0 +1,417 @@
+// The report page: one self-contained HTML file (inline CSS and SVG, no script, no external resource)
+// assembled from the Summary and the charts already rendered to SVG. Every text from the summary is
+// escaped: names, reasons and artifacts are model-written or user-written, never markup.
+import { createTwoFilesPatch } from 'diff';
+import type { CellConsistency, FinalArtifact, Summary } from '../analysis/types.ts';
+import type { Chart } from './charts.ts';
+import { similarityId } from './charts.ts';
+import { CSV_COLUMNS } from './csv.ts';
+
+export interface RenderedChart extends Chart {
+  svg: string;
+}
+
+export interface PageOptions {
+  title?: string;
+}
+
+/** The sections of the page, in order: id and heading. */
+export const SECTIONS = [
+  ['headline', 'Headline'],
+  ['matrix', 'Success per cell'],
+  ['attempts', 'Attempts to success'],
+  ['failures', 'Failures'],
+  ['consistency', 'Consistency of the final artifacts'],
+  ['stages', 'Time per stage and the build cache'],
+  ['tokens', 'Tokens and cost'],
+  ['artifacts', 'Final artifacts'],
+  ['data', 'Data files'],
+] as const;
+
+type SectionId = (typeof SECTIONS)[number][0];
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Text as HTML text or attribute value. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+/** The page's title: the caller's, else the experiment's name. */
+export function pageTitle(summary: Summary, options: PageOptions = {}): string {
+  if (options.title) return options.title;
+  return summary.experiment ? `Experiment ${summary.experiment}` : 'Fractale report';
+}
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#222;max-width:1100px;margin:1.5em auto;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}h3{margin-bottom:.3em}
+.meta,.how,.empty{color:#555}.how{font-size:.9em;margin:.3em 0 1em}.empty{font-style:italic}
+nav ol{display:flex;flex-wrap:wrap;gap:.3em 1.2em;padding:0;list-style:none;font-size:.9em}
+.headline{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:.6em;margin:0}
+.headline div{border:1px solid #ddd;border-radius:4px;padding:.4em .7em}.headline dt{font-size:.8em;color:#555}
+.headline dd{margin:0;font-size:1.3em;font-weight:600}
+figure{margin:1em 0;break-inside:avoid}figcaption{font-weight:600;margin-bottom:.3em}figure svg{max-width:100%;height:auto}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
+pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.5em;white-space:pre-wrap;word-break:break-word;font-size:.85em;margin:.3em 0}
+.diff span{display:block}.diff .add{background:#e6ffec}.diff .del{background:#ffebe9}.diff .hunk{color:#6a737d}
+.grid{display:flex;flex-wrap:wrap;gap:0 2.5em}.grid>div{flex:0 1 480px;min-width:0}
+details{margin:.4em 0}summary{cursor:pointer}details>div{margin-left:1em}
+@media print{body{max-width:none;margin:0}nav{display:none}a{color:inherit}}
+`;
+
+/** The whole page. `charts` are the rendered charts by id; a section without its chart says why. */
+export function buildPage(
+  summary: Summary,
+  charts: readonly RenderedChart[],
+  options: PageOptions = {},
+): string {
+  const byId = new Map(charts.map((c) => [c.id, c]));
+  const title = pageTitle(summary, options);
+  const sections: Record<SectionId, string> = {
+    headline: headline(summary),
+    matrix: matrix(summary, byId),
+    attempts: attempts(summary, byId),
+    failures: failures(summary, byId),
+    consistency: consistency(summary, byId),
+    stages: stages(byId),
+    tokens: tokens(summary),
+    artifacts: artifacts(summary),
+    data: data(summary),
+  };
+  const body = SECTIONS.map(
+    ([id, heading]) => `<section id="${id}">\n<h2>${escapeHtml(heading)}</h2>\n${sections[id]}\n</section>`,
+  ).join('\n');
+  const meta = [
+    summary.experiment ? `experiment <strong>${escapeHtml(summary.experiment)}</strong>` : 'a single plan',
+    `generated ${escapeHtml(summary.generated)}`,
+    axisLine('applications', summary.axes.applications),
+    axisLine('variants', summary.axes.variants),
+    axisLine('models', summary.axes.models),
+  ].filter(Boolean);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header>
+<h1>${escapeHtml(title)}</h1>
+<p class="meta">${meta.join(' · ')}</p>
+<nav><ol>${SECTIONS.map(([id, heading]) => `<li><a href="#${id}">${escapeHtml(heading)}</a></li>`).join('')}</ol></nav>
+</header>
+${body}
+</body>
+</html>
+`;
+}
+
+function axisLine(name: string, values: string[]): string {
+  return values.length > 0 ? `${name}: ${values.map(escapeHtml).join(', ')}` : '';
+}
+
+function headline(summary: Summary): string {
+  const h = summary.headline;
+  const figures: [string, string][] = [
+    ['runs', integer(h.runs)],
+    ['succeeded', `${integer(h.succeeded)} (${percent(h.successRate)})`],
+    ['median attempts to success', h.succeeded > 0 ? number(h.medianAttempts) : '—'],
+    ['tokens', integer(h.tokens)],
+  ];
+  if (h.dollars !== undefined) figures.push(['dollars', dollars(h.dollars)]);
+  figures.push([
+    'top failure category',
+    h.topFailure ? `${h.topFailure.label} (${integer(h.topFailure.count)})` : 'no failures',
+  ]);
+  return `<dl class="headline">${figures
+    .map(([name, value]) => `<div><dt>${escapeHtml(name)}</dt><dd>${escapeHtml(value)}</dd></div>`)
+    .join('')}</dl>`;
+}
+
+function matrix(summary: Summary, charts: Map<string, RenderedChart>): string {
+  if (summary.cells.length === 0) return empty('No runs: the summary has no cells.');
+  const rows = summary.cells.map((c) => [
+    text(c.name),
+    text(c.application),
+    text(c.variant),
+    text(c.model),
+    num(integer(c.runs)),
+    num(integer(c.succeeded)),
+    num(percent(c.successRate)),
+    num(c.attempts.n > 0 ? number(c.attempts.median) : ''),
+    num(integer(c.recoveries)),
+    num(integer(c.returnsToHuman)),
+  ]);
+  return (
+    figure(charts.get('success-matrix')) +
+    table(
+      [
+        'cell',
+        'application',
+        'variant',
+        'model',
+        'runs',
+        'succeeded',
+        'success rate',
+        'median attempts',
+        'recoveries',
+        'returns to human',
+      ],
+      rows,
+    )
+  );
+}
+
+function attempts(summary: Summary, charts: Map<string, RenderedChart>): string {
+  const chart = charts.get('attempts-histogram');
+  if (!chart) return empty('No run succeeded, so there are no attempts to success to count.');
+  const single = summary.cells.every((c) => c.attempts.n <= 1);
+  return (
+    figure(chart) +
+    (single ? empty('Each cell has at most one successful run: a histogram per cell is a single bar.') : '')
+  );
+}
+
+function failures(summary: Summary, charts: Map<string, RenderedChart>): string {
+  const chart = charts.get('failure-bars');
+  const parts = [chart ? figure(chart) : empty('No failed attempts: nothing to categorise.')];
+  parts.push('<h3>Repeated mistakes</h3>');
+  if (summary.repeatedMistakes.length === 0) {
+    parts.push(empty('No failure category recurred across the repetitions of a cell.'));
+  } else {
+    parts.push(
+      '<p class="how">A category that recurs in every repetition of a cell is a mistake the agent makes systematically, not by chance.</p>',
+      table(
+        ['cell', 'step', 'category', 'repetitions'],
+        summary.repeatedMistakes.map((m) => [
+          text(m.cell),
+          text(m.step ?? ''),
+          text(m.label),
+          text(`${m.repetitions} of ${m.of} repetitions`),
+        ]),
+      ),
+    );
+  }
+  return parts.join('\n');
+}
+
+function consistency(summary: Summary, charts: Map<string, RenderedChart>): string {
+  const drawn = summary.consistency.filter((_, i) => charts.has(similarityId(i)));
+  if (drawn.length === 0) {
+    return empty(
+      'No cell has two successful artifacts of a step (one repetition, or at most one success): nothing to compare.',
+    );
+  }
+  const parts = summary.consistency.map((entry, i) => {
+    const chart = charts.get(similarityId(i));
+    const body = chart
+      ? figure(chart) + meanLine(entry) + commonLines(entry)
+      : `<h3>${escapeHtml(entry.cell)} · ${escapeHtml(entry.step)}</h3>` +
+        empty(`${entry.plans.length} successful artifact(s): nothing to compare.`);
+    return `<div>${body}</div>`;
+  });
+  return `<div class="grid">\n${parts.join('\n')}\n</div>`;
+}
+
+function meanLine(entry: CellConsistency): string {
+  return entry.mean === undefined
+    ? ''
+    : `<p>Mean similarity between repetitions: <strong>${number(entry.mean)}</strong></p>`;
+}
+
+function commonLines(entry: CellConsistency): string {
+  if (entry.commonLines.length === 0) return '';
+  const of = entry.plans.length;
+  return table(
+    ['most common final lines', 'artifacts with it'],
+    entry.commonLines.map((l) => [`<code>${escapeHtml(l.line)}</code>`, num(`${l.count} of ${of}`)]),
+  );
+}
+
+function stages(charts: Map<string, RenderedChart>): string {
+  const box = charts.get('stage-times');
+  const scatter = charts.get('build-cache');
+  return [
+    box ? figure(box) : empty('No stage times recorded.'),
+    scatter
+      ? figure(scatter)
+      : empty('No rebuild after a changed Dockerfile: nothing to say about the build cache.'),
+  ].join('\n');
+}
+
+function tokens(summary: Summary): string {
+  if (summary.tokens.length === 0) return empty('No model calls recorded.');
+  const priced = summary.tokens.some((t) => t.dollars !== undefined);
+  const header = [
+    'cell',
+    'calls',
+    'prompt tokens',
+    'output tokens',
+    'total tokens',
+    'succeeded',
+    'tokens per success',
+  ];
+  if (priced) header.push('dollars', 'dollars per success', 'price in / out per million');
+  const rows = summary.tokens.map((t) => {
+    const row = [
+      text(t.cell),
+      num(integer(t.calls)),
+      num(integer(t.promptTokens)),
+      num(integer(t.outputTokens)),
+      num(integer(t.totalTokens)),
+      num(integer(t.succeeded)),
+      num(t.tokensPerSuccess === undefined ? '' : integer(t.tokensPerSuccess)),
+    ];
+    if (priced) {
+      row.push(
+        num(t.dollars === undefined ? '' : dollars(t.dollars)),
+        num(t.dollarsPerSuccess === undefined ? '' : dollars(t.dollarsPerSuccess)),
+        num(t.price ? `${dollars(t.price.inputPerMillion)} / ${dollars(t.price.outputPerMillion)}` : ''),
+      );
+    }
+    return row;
+  });
+  const note = priced
+    ? ''
+    : empty('No model of the experiment is in the price table: dollars are not known.');
+  return table(header, rows) + note;
+}
+
+function artifacts(summary: Summary): string {
+  if (summary.artifacts.length === 0) return empty('No final artifacts: no run succeeded.');
+  const cells = [...new Set([...summary.cells.map((c) => c.name), ...summary.artifacts.map((a) => a.cell)])];
+  const parts = [
+    '<p class="how">Each cell lists every repetition\u2019s final artifact per step, with a unified diff against the first repetition\u2019s.</p>',
+  ];
+  for (const cell of cells) {
+    const own = summary.artifacts.filter((a) => a.cell === cell);
+    if (own.length === 0) continue;
+    const steps = [...new Set(own.map((a) => a.step))];
+    const body = steps.map((step) => stepArtifacts(own.filter((a) => a.step === step))).join('\n');
+    parts.push(
+      `<details class="cell-artifacts">\n<summary><strong>${escapeHtml(cell)}</strong> — ${own.length} artifact(s)</summary>\n<div>${body}</div>\n</details>`,
+    );
+  }
+  return parts.join('\n');
+}
+
+function stepArtifacts(list: FinalArtifact[]): string {
+  const sorted = [...list].sort((a, b) => a.repetition - b.repetition);
+  const first = sorted[0]!;
+  const items = sorted.map((a) => {
+    const name = `repetition ${a.repetition} (${a.plan})`;
+    const full = `<pre class="artifact">${escapeHtml(a.artifact)}</pre>`;
+    if (a === first) return `<h4>${escapeHtml(name)}</h4>\n${full}`;
+    // The diff shows what differs; the whole artifact is one click away.
+    const diff =
+      a.artifact === first.artifact
+        ? `<p class="empty">Identical to repetition ${first.repetition}.</p>`
+        : `<p>Diff against repetition ${first.repetition}:</p>${unifiedDiff(first, a)}`;
+    return `<h4>${escapeHtml(name)}</h4>\n${diff}\n<details><summary>the whole artifact</summary>${full}</details>`;
+  });
+  return `<h3>${escapeHtml(first.step)} <span class="meta">(agent ${escapeHtml(first.agent)})</span></h3>\n${items.join('\n')}`;
+}
+
+/** A unified diff as escaped lines, each marked added, removed or hunk header for colour. */
+export function unifiedDiff(from: FinalArtifact, to: FinalArtifact): string {
+  const patch = createTwoFilesPatch(
+    `repetition ${from.repetition} (${from.plan})`,
+    `repetition ${to.repetition} (${to.plan})`,
+    from.artifact,
+    to.artifact,
+    undefined,
+    undefined,
+    { context: 3, headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true } },
+  );
+  const lines = patch.replace(/\n$/, '').split('\n');
+  const html = lines.map((line) => {
+    const kind = line.startsWith('@@')
+      ? 'hunk'
+      : line.startsWith('+++') || line.startsWith('---')
+        ? 'file'
+        : line.startsWith('+')
+          ? 'add'
+          : line.startsWith('-')
+            ? 'del'
+            : 'ctx';
+    return `<span class="${kind}">${escapeHtml(line) || ' '}</span>`;
+  });
+  return `<pre class="diff">${html.join('')}</pre>`;
+}
+
+function data(summary: Summary): string {
+  const rows: Record<string, number> = {
+    'attempts.csv': summary.attempts.length,
+    'failures.csv': summary.failures.length,
+    'calls.csv': summary.calls.length,
+    'stages.csv': summary.stages.length,
+  };
+  const items = Object.entries(CSV_COLUMNS).map(
+    ([file, columns]) =>
+      `<li><a href="${file}">${file}</a> — ${integer(rows[file] ?? 0)} rows; columns: <code>${columns.join(', ')}</code></li>`,
+  );
+  items.push('<li><a href="summary.json">summary.json</a> — the whole summary this page draws</li>');
+  return `<p class="how">Tidy tables, one row per observation, next to this file (RFC 4180; read with <code>pandas.read_csv</code> or <code>read.csv</code>).</p>\n<ul>${items.join('\n')}</ul>`;
+}
+
+function figure(chart: RenderedChart | undefined): string {
+  if (!chart) return '';
+  return `<figure class="chart" id="chart-${escapeHtml(chart.id)}" data-chart="${escapeHtml(chart.id)}" data-mark="${chart.mark}">
+<figcaption>${escapeHtml(chart.title)}</figcaption>
+${chart.svg}
+<p class="how"><strong>How to read this:</strong> ${escapeHtml(chart.how)}</p>
+</figure>`;
+}
+
+function empty(message: string): string {
+  return `<p class="empty">${escapeHtml(message)}</p>`;
+}
+
+/** Cells are HTML already: text() escapes a value, num() right-aligns an escaped number. */
+type Cell = string | { html: string; numeric: true };
+
+function text(value: string): Cell {
+  return escapeHtml(value);
+}
+
+function num(value: string): Cell {
+  return { html: escapeHtml(value), numeric: true };
+}
+
+function table(header: string[], rows: Cell[][]): string {
+  const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
+  const body = rows
+    .map(
+      (row) =>
+        `<tr>${row.map((c) => (typeof c === 'string' ? `<td>${c}</td>` : `<td class="n">${c.html}</td>`)).join('')}</tr>`,
+    )
+    .join('\n');
+  return `<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+}
+
+function integer(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function number(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}
+
+function percent(rate: number): string {
+  return `${Math.round(rate * 100)}%`;
+}
+
+function dollars(value: number): string {
+  return `$${value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
+}

@@ -1,0 +1,386 @@
+// Hand-made Summaries for the report's tests: an experiment of 2 applications × 2 variants × 2 models
+// × 3 repetitions with failures, retries, stage times and diverging artifacts (one of which carries
+// markup, as a model could write), and a lone plan with nothing to compare or count.
+import type { FailureCategory } from '../../src/analysis/taxonomy.ts';
+import type {
+  AttemptRow,
+  CallRecord,
+  CellSummary,
+  Distribution,
+  FailureRecord,
+  FinalArtifact,
+  RunKey,
+  RunSummary,
+  StageRecord,
+  Summary,
+} from '../../src/analysis/types.ts';
+
+/** Model-written text that must render as text. */
+export const HOSTILE = '</script><img src=x onerror=alert(1)>';
+
+const category = (name: string): FailureCategory => name as FailureCategory;
+
+const CATEGORIES = [
+  { category: category('missing-dependency'), label: 'Missing dependency' },
+  { category: category('compile-error'), label: 'Compile error' },
+  { category: category('wrong-command'), label: 'Wrong command, "quoted", and, commas' },
+];
+
+function distribution(values: number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number): number => {
+    if (sorted.length === 0) return 0;
+    const x = (sorted.length - 1) * p;
+    const lo = Math.floor(x);
+    const hi = Math.ceil(x);
+    return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (x - lo);
+  };
+  const counts = new Map<number, number>();
+  for (const v of sorted) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return {
+    n: sorted.length,
+    min: sorted[0] ?? 0,
+    q1: at(0.25),
+    median: at(0.5),
+    q3: at(0.75),
+    max: sorted.at(-1) ?? 0,
+    mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0,
+    histogram: [...counts].map(([value, count]) => ({ value, count })),
+  };
+}
+
+function dockerfile(application: string, variant: string, repetition: number): string {
+  const lines = [
+    `FROM ubuntu:2${repetition % 2 ? 2 : 4}.04`,
+    'RUN apt-get update && apt-get install -y build-essential cmake',
+    variant === 'intel' ? 'RUN apt-get install -y intel-oneapi-compiler' : 'RUN apt-get install -y gcc g++',
+    `RUN git clone https://github.com/example/${application}.git /opt/${application}`,
+    `WORKDIR /opt/${application}`,
+    repetition === 3 ? 'RUN make -j4 && make install' : 'RUN cmake . && make -j2',
+  ];
+  if (application === 'lammps' && variant === 'gcc' && repetition === 2)
+    lines.push(`LABEL note="${HOSTILE}"`);
+  return lines.join('\n') + '\n';
+}
+
+/** The experiment. */
+export function experimentSummary(): Summary {
+  const applications = ['lammps', 'amg2023'];
+  const variants = ['gcc', 'intel'];
+  const models = ['pro', 'flash'];
+  const runs: RunSummary[] = [];
+  const cells: CellSummary[] = [];
+  const attempts: AttemptRow[] = [];
+  const failures: FailureRecord[] = [];
+  const stages: StageRecord[] = [];
+  const calls: CallRecord[] = [];
+  const artifacts: FinalArtifact[] = [];
+  const summary: Summary = {
+    experiment: 'compilers',
+    generated: '2025-01-02T03:04:05.000Z',
+    axes: { applications, variants, models },
+    headline: { runs: 0, succeeded: 0, successRate: 0, medianAttempts: 0, tokens: 0 },
+    runs,
+    cells,
+    groups: [],
+    attempts,
+    failures,
+    failureCounts: [],
+    repeatedMistakes: [],
+    changes: [],
+    consistency: [],
+    stages,
+    buildCache: [],
+    calls,
+    tokens: [],
+    artifacts,
+  };
+  let seed = 7;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor(seed / 65536) % n;
+  };
+  for (const application of applications) {
+    for (const variant of variants) {
+      for (const model of models) {
+        const cell = `${application}-${variant}-${model}`;
+        const success: number[] = [];
+        let tokens = 0;
+        let callCount = 0;
+        const plans: string[] = [];
+        for (let repetition = 1; repetition <= 3; repetition++) {
+          const plan = `compilers-${cell}-${repetition}`;
+          const key: RunKey = { plan, cell, application, variant, model, repetition };
+          const tries = 1 + next(4);
+          const succeeded = !(application === 'amg2023' && variant === 'intel' && repetition === 3);
+          let runTokens = 0;
+          for (let attempt = 1; attempt <= tries; attempt++) {
+            const ok = succeeded && attempt === tries;
+            const failure = CATEGORIES[(attempt + next(3)) % CATEGORIES.length]!;
+            const row: AttemptRow = {
+              ...key,
+              step: 'build',
+              stepRun: `${plan}-build`,
+              agent: 'build',
+              attempt,
+              outcome: ok ? 'Succeeded' : 'Failed',
+              reason: ok ? 'Built' : 'BuildFailed',
+              seconds: 30 + next(90),
+              tokens: 1000 + next(4000),
+              modelCalls: 1,
+            };
+            if (!ok) row.category = failure.category;
+            if (attempt > 1) row.changedLines = 1 + next(6);
+            attempts.push(row);
+            runTokens += row.tokens;
+            calls.push({
+              ...key,
+              step: 'build',
+              agent: 'build',
+              attempt,
+              promptTokens: row.tokens - 300,
+              outputTokens: 300,
+              totalTokens: row.tokens,
+              seconds: 2 + next(10) / 10,
+            });
+            callCount++;
+            if (!ok) {
+              failures.push({
+                ...key,
+                step: 'build',
+                stepRun: row.stepRun,
+                agent: 'build',
+                attempt,
+                reason: 'BuildFailed',
+                category: failure.category,
+                label: failure.label,
+                evidence: 'E: Unable to locate package libfftw3-dev, "really"\nsecond line',
+                message: 'build failed',
+              });
+            }
+            for (const [stage, base] of [
+              ['generate', 5],
+              ['build', 40],
+              ['deploy', 3],
+              ['run', 20],
+            ] as const) {
+              stages.push({
+                ...key,
+                step: 'build',
+                stepRun: row.stepRun,
+                agent: 'build',
+                attempt,
+                stage,
+                seconds: base + next(base),
+              });
+            }
+            if (attempt > 1) {
+              const firstChangedIndex = next(6);
+              summary.buildCache.push({
+                ...key,
+                stepRun: row.stepRun,
+                attempt,
+                firstChangedIndex,
+                instructions: 6,
+                buildSeconds: 10 + (6 - firstChangedIndex) * 15 + next(10),
+              });
+            }
+          }
+          if (succeeded) {
+            success.push(tries);
+            plans.push(plan);
+            artifacts.push({
+              cell,
+              plan,
+              repetition,
+              step: 'build',
+              agent: 'build',
+              artifact: dockerfile(application, variant, repetition),
+            });
+          }
+          tokens += runTokens;
+          runs.push({
+            ...key,
+            status: succeeded ? 'Succeeded' : 'Failed',
+            attempts: tries,
+            recoveries: 0,
+            returnsToHuman: 0,
+            tokens: runTokens,
+            dollars: runTokens * 1e-6,
+            seconds: 100 * tries,
+          });
+        }
+        const cellSummary: CellSummary = {
+          name: cell,
+          application,
+          variant,
+          model,
+          runs: 3,
+          succeeded: success.length,
+          failed: 3 - success.length,
+          successRate: success.length / 3,
+          attempts: distribution(success),
+          recoveries: 0,
+          returnsToHuman: 0,
+          tokens,
+          tokensPerSuccess: success.length ? tokens / success.length : undefined,
+          dollars: tokens * 1e-6,
+          dollarsPerSuccess: success.length ? (tokens * 1e-6) / success.length : undefined,
+        };
+        cells.push(cellSummary);
+        summary.tokens.push({
+          cell,
+          calls: callCount,
+          promptTokens: tokens - 300 * callCount,
+          outputTokens: 300 * callCount,
+          totalTokens: tokens,
+          succeeded: success.length,
+          tokensPerSuccess: cellSummary.tokensPerSuccess,
+          dollars: cellSummary.dollars,
+          dollarsPerSuccess: cellSummary.dollarsPerSuccess,
+          price: { inputPerMillion: 1, outputPerMillion: 1 },
+        });
+        const n = plans.length;
+        summary.consistency.push({
+          cell,
+          step: 'build',
+          agent: 'build',
+          plans,
+          matrix: Array.from({ length: n }, (_, i) =>
+            Array.from({ length: n }, (_, j) => (i === j ? 1 : 0.5 + ((i + j) % 3) / 10)),
+          ),
+          mean: n > 1 ? 0.6 : undefined,
+          commonLines: [
+            { line: 'RUN apt-get update && apt-get install -y build-essential cmake', count: n },
+            { line: `WORKDIR /opt/${application}`, count: n },
+          ],
+        });
+      }
+    }
+  }
+  const counts = new Map<
+    string,
+    { application: string; category: FailureCategory; label: string; count: number }
+  >();
+  for (const f of failures) {
+    const k = `${f.application}/${f.category}`;
+    const entry = counts.get(k) ?? {
+      application: f.application,
+      category: f.category,
+      label: f.label,
+      count: 0,
+    };
+    entry.count++;
+    counts.set(k, entry);
+  }
+  summary.failureCounts = [...counts.values()];
+  summary.repeatedMistakes = [
+    {
+      cell: 'amg2023-intel-pro',
+      category: CATEGORIES[0]!.category,
+      label: CATEGORIES[0]!.label,
+      repetitions: 3,
+      of: 3,
+    },
+  ];
+  const succeeded = runs.filter((r) => r.status === 'Succeeded');
+  const top = [...counts.values()].sort((a, b) => b.count - a.count)[0]!;
+  summary.headline = {
+    runs: runs.length,
+    succeeded: succeeded.length,
+    successRate: succeeded.length / runs.length,
+    medianAttempts: distribution(succeeded.map((r) => r.attempts)).median,
+    tokens: runs.reduce((a, r) => a + r.tokens, 0),
+    dollars: runs.reduce((a, r) => a + (r.dollars ?? 0), 0),
+    topFailure: { category: top.category, label: top.label, count: top.count },
+  };
+  return summary;
+}
+
+/** One plan, one repetition, succeeded at once: every comparison and failure section is empty. */
+export function lonePlanSummary(): Summary {
+  const key: RunKey = {
+    plan: 'lammps',
+    cell: 'lammps',
+    application: 'lammps',
+    variant: '',
+    model: '',
+    repetition: 1,
+  };
+  return {
+    generated: '2025-01-02T03:04:05.000Z',
+    axes: { applications: ['lammps'], variants: [], models: [] },
+    headline: { runs: 1, succeeded: 1, successRate: 1, medianAttempts: 1, tokens: 1200 },
+    runs: [
+      {
+        ...key,
+        status: 'Succeeded',
+        attempts: 1,
+        recoveries: 0,
+        returnsToHuman: 0,
+        tokens: 1200,
+        seconds: 90,
+      },
+    ],
+    cells: [
+      {
+        name: 'lammps',
+        application: 'lammps',
+        variant: '',
+        model: '',
+        runs: 1,
+        succeeded: 1,
+        failed: 0,
+        successRate: 1,
+        attempts: distribution([1]),
+        recoveries: 0,
+        returnsToHuman: 0,
+        tokens: 1200,
+        tokensPerSuccess: 1200,
+      },
+    ],
+    groups: [],
+    attempts: [
+      {
+        ...key,
+        step: 'build',
+        stepRun: 'lammps-build',
+        agent: 'build',
+        attempt: 1,
+        outcome: 'Succeeded',
+        reason: 'Built',
+        seconds: 90,
+        tokens: 1200,
+        modelCalls: 1,
+      },
+    ],
+    failures: [],
+    failureCounts: [],
+    repeatedMistakes: [],
+    changes: [],
+    consistency: [
+      {
+        cell: 'lammps',
+        step: 'build',
+        agent: 'build',
+        plans: ['lammps'],
+        matrix: [[1]],
+        commonLines: [{ line: 'FROM ubuntu:24.04', count: 1 }],
+      },
+    ],
+    stages: [],
+    buildCache: [],
+    calls: [],
+    tokens: [],
+    artifacts: [
+      {
+        cell: 'lammps',
+        plan: 'lammps',
+        repetition: 1,
+        step: 'build',
+        agent: 'build',
+        artifact: 'FROM ubuntu:24.04\n',
+      },
+    ],
+  };
+}

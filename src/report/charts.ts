@@ -103,6 +103,7 @@ export function attemptsHistogram(summary: Summary): Chart | undefined {
   const cells = summary.cells.filter((c) => c.attempts.n > 0);
   if (cells.length === 0) return undefined;
   const max = Math.max(...cells.map((c) => c.attempts.max));
+  const width = Math.max(120, 22 * max);
   // Every cell gets every count from 1 to the most attempts, so empty bins read as zero, not as missing.
   const values = cells.flatMap((c) =>
     Array.from({ length: max }, (_, i) => ({
@@ -120,9 +121,10 @@ export function attemptsHistogram(summary: Summary): Chart | undefined {
       config: CONFIG,
       data: { values },
       facet: { field: 'cell', type: 'nominal', title: null, sort: cells.map((c) => c.name) },
-      columns: 4,
+      // As many panels to a row as fit the page's ~1000 px.
+      columns: Math.max(1, Math.min(4, Math.floor(1000 / (width + 60)))),
       spec: {
-        width: Math.max(120, 22 * max),
+        width,
         height: 90,
         mark: { type: 'bar', color: '#4c78a8' },
         encoding: {

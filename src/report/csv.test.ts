@@ -21,7 +21,7 @@ const rows: AttemptRow[] = [
     attempt: 1,
     outcome: 'Failed',
     reason: 'said "no", then\nquit, twice',
-    category: 'missing-dependency' as string as FailureCategory,
+    category: 'missing-package',
     seconds: 12.5,
     tokens: 1000,
     modelCalls: 1,
@@ -45,7 +45,7 @@ describe('CSV', () => {
   it('writes a header of snake_case names and RFC 4180 rows, empty for undefined', () => {
     expect(toCsv(rows, ATTEMPT_COLUMNS)).toBe(
       'plan,cell,application,variant,model,repetition,step,step_run,agent,attempt,outcome,reason,category,seconds,tokens,model_calls,changed_lines\r\n' +
-        'p-1,lammps-gcc,lammps,gcc,,1,build,p-1-build,build,1,Failed,"said ""no"", then\nquit, twice",missing-dependency,12.5,1000,1,\r\n' +
+        'p-1,lammps-gcc,lammps,gcc,,1,build,p-1-build,build,1,Failed,"said ""no"", then\nquit, twice",missing-package,12.5,1000,1,\r\n' +
         'p-1,lammps-gcc,lammps,gcc,,1,build,p-1-build,build,2,Succeeded,Built,,0.30000000000000004,0,2,3\r\n',
     );
   });

@@ -187,16 +187,17 @@ function failures(summary: Summary, charts: Map<string, RenderedChart>): string 
   const chart = charts.get('failure-bars');
   const parts = [chart ? figure(chart) : empty('No failed attempts: nothing to categorise.')];
   parts.push('<h3>Repeated mistakes</h3>');
+  const withSteps = summary.repeatedMistakes.some((m) => m.step !== undefined);
   if (summary.repeatedMistakes.length === 0) {
     parts.push(empty('No failure category recurred across the repetitions of a cell.'));
   } else {
     parts.push(
       '<p class="how">A category that recurs in every repetition of a cell is a mistake the agent makes systematically, not by chance.</p>',
       table(
-        ['cell', 'step', 'category', 'repetitions'],
+        withSteps ? ['cell', 'step', 'category', 'repetitions'] : ['cell', 'category', 'repetitions'],
         summary.repeatedMistakes.map((m) => [
           text(m.cell),
-          text(m.step ?? ''),
+          ...(withSteps ? [text(m.step ?? '')] : []),
           text(m.label),
           text(`${m.repetitions} of ${m.of} repetitions`),
         ]),

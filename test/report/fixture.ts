@@ -21,7 +21,7 @@ export const HOSTILE = '</script><img src=x onerror=alert(1)>';
 const category = (name: string): FailureCategory => name as FailureCategory;
 
 const CATEGORIES = [
-  { category: category('missing-dependency'), label: 'Missing dependency' },
+  { category: category('missing-package'), label: 'Missing dependency' },
   { category: category('compile-error'), label: 'Compile error' },
   { category: category('wrong-command'), label: 'Wrong command, "quoted", and, commas' },
 ];

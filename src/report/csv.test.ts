@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { FailureCategory } from '../analysis/taxonomy.ts';
 import type { AttemptRow, Summary } from '../analysis/types.ts';
 import { ATTEMPT_COLUMNS, CSV_COLUMNS, csvField, snakeCase, summaryCsvs, toCsv } from './csv.ts';
 

@@ -2,7 +2,7 @@
 // assembled from the Summary and the charts already rendered to SVG. Every text from the summary is
 // escaped: names, reasons and artifacts are model-written or user-written, never markup.
 import { createTwoFilesPatch } from 'diff';
-import type { CellConsistency, FinalArtifact, Summary } from '../analysis/types.ts';
+import type { CellConsistency, CellSummary, FinalArtifact, Summary } from '../analysis/types.ts';
 import type { Chart } from './charts.ts';
 import { similarityId } from './charts.ts';
 import { CSV_COLUMNS } from './csv.ts';
@@ -141,34 +141,26 @@ function headline(summary: Summary): string {
 
 function matrix(summary: Summary, charts: Map<string, RenderedChart>): string {
   if (summary.cells.length === 0) return empty('No runs: the summary has no cells.');
-  const rows = summary.cells.map((c) => [
-    text(c.name),
-    text(c.application),
-    text(c.variant),
-    text(c.model),
-    num(integer(c.runs)),
-    num(integer(c.succeeded)),
-    num(percent(c.successRate)),
-    num(c.attempts.n > 0 ? number(c.attempts.median) : ''),
-    num(integer(c.recoveries)),
-    num(integer(c.returnsToHuman)),
-  ]);
+  // An axis the experiment does not vary gets no column.
+  const varies = { variant: summary.axes.variants.length > 0, model: summary.axes.models.length > 0 };
+  const all: [string, (c: CellSummary) => Cell][] = [
+    ['cell', (c) => text(c.name)],
+    ['application', (c) => text(c.application)],
+    ['variant', (c) => text(c.variant)],
+    ['model', (c) => text(c.model)],
+    ['runs', (c) => num(integer(c.runs))],
+    ['succeeded', (c) => num(integer(c.succeeded))],
+    ['success rate', (c) => num(percent(c.successRate))],
+    ['median attempts', (c) => num(c.attempts.n > 0 ? number(c.attempts.median) : '')],
+    ['recoveries', (c) => num(integer(c.recoveries))],
+    ['returns to human', (c) => num(integer(c.returnsToHuman))],
+  ];
+  const columns = all.filter(([name]) => !(name === 'variant' || name === 'model') || varies[name]);
   return (
     figure(charts.get('success-matrix')) +
     table(
-      [
-        'cell',
-        'application',
-        'variant',
-        'model',
-        'runs',
-        'succeeded',
-        'success rate',
-        'median attempts',
-        'recoveries',
-        'returns to human',
-      ],
-      rows,
+      columns.map(([name]) => name),
+      summary.cells.map((c) => columns.map(([, cell]) => cell(c))),
     )
   );
 }

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeReport } from '../../src/report/index.ts';
 import { experimentSummary } from './fixture.ts';
 
@@ -23,103 +23,103 @@ interface ChartMarks {
   height: number;
 }
 
+/** Debian's Chromium, or a failure that says how to install it (a missing browser is not a skip). */
+async function launch(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: install Debian's package with \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM to the executable)`,
+    );
+  }
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // A container has no user namespaces for the sandbox and no GPU.
+    args: ['--no-sandbox', '--headless=new', '--disable-gpu'],
+    timeout: TIMEOUT,
+  });
+}
+
 describe('report.html in headless Chromium', () => {
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `No Chromium at ${CHROMIUM}: install Debian's package with \`apt-get update && apt-get install -y chromium\` (or set CHROMIUM to the executable)`,
-      );
-    }
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // A container has no user namespaces for the sandbox and no GPU.
-      args: ['--no-sandbox', '--headless=new', '--disable-gpu'],
-      timeout: TIMEOUT,
-    });
-  }, TIMEOUT);
-
-  afterAll(async () => {
-    await browser?.close();
-  }, TIMEOUT);
-
   it(
     'loads from file:// without errors, draws every chart and leaves a screenshot',
     async () => {
-      const dir = join(RESULTS, 'report');
-      const summary = experimentSummary();
-      await writeReport(summary, dir);
-      const page = await browser!.newPage();
-      const errors: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-      });
-      page.on('pageerror', (error) => errors.push(`page: ${error}`));
-      page.on('requestfailed', (request) => errors.push(`request failed: ${request.url()}`));
-      const requests: string[] = [];
-      page.on('request', (request) => requests.push(request.url()));
-      await page.setViewport({ width: 1200, height: 900 });
-      const url = pathToFileURL(join(dir, 'report.html')).href;
-      await page.goto(url, { waitUntil: 'load', timeout: TIMEOUT });
-      await page.waitForSelector('figure.chart svg', { timeout: TIMEOUT });
+      const browser = await launch();
+      try {
+        const dir = join(RESULTS, 'report');
+        const summary = experimentSummary();
+        await writeReport(summary, dir);
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('console', (message) => {
+          if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+        });
+        page.on('pageerror', (error) => errors.push(`page: ${error}`));
+        page.on('requestfailed', (request) => errors.push(`request failed: ${request.url()}`));
+        const requests: string[] = [];
+        page.on('request', (request) => requests.push(request.url()));
+        await page.setViewport({ width: 1200, height: 900 });
+        const url = pathToFileURL(join(dir, 'report.html')).href;
+        await page.goto(url, { waitUntil: 'load', timeout: TIMEOUT });
+        await page.waitForSelector('figure.chart svg', { timeout: TIMEOUT });
 
-      const charts: ChartMarks[] = await page.$$eval('figure.chart', (figures) =>
-        figures.map((figure) => {
-          const mark = figure.getAttribute('data-mark') ?? '';
-          const svg = figure.querySelector('svg');
-          const box = svg?.getBoundingClientRect();
-          return {
-            id: figure.getAttribute('data-chart') ?? '',
-            mark,
-            marks: svg
-              ? svg.querySelectorAll(`g.mark-${mark}.role-mark > :is(path, rect, text, line)`).length
-              : 0,
-            width: box?.width ?? 0,
-            height: box?.height ?? 0,
-          };
-        }),
-      );
-      expect(charts.map((c) => c.id)).toEqual([
-        'success-matrix',
-        'attempts-histogram',
-        'failure-bars',
-        ...summary.consistency.map((_, i) => `similarity-${i}`),
-        'stage-times',
-        'build-cache',
-      ]);
-      for (const chart of charts) {
-        expect(chart.marks, `${chart.id} draws ${chart.mark} marks`).toBeGreaterThan(0);
-        expect(chart.width, `${chart.id} has a width`).toBeGreaterThan(50);
-        expect(chart.height, `${chart.id} has a height`).toBeGreaterThan(50);
+        const charts: ChartMarks[] = await page.$$eval('figure.chart', (figures) =>
+          figures.map((figure) => {
+            const mark = figure.getAttribute('data-mark') ?? '';
+            const svg = figure.querySelector('svg');
+            const box = svg?.getBoundingClientRect();
+            return {
+              id: figure.getAttribute('data-chart') ?? '',
+              mark,
+              marks: svg
+                ? svg.querySelectorAll(`g.mark-${mark}.role-mark > :is(path, rect, text, line)`).length
+                : 0,
+              width: box?.width ?? 0,
+              height: box?.height ?? 0,
+            };
+          }),
+        );
+        expect(charts.map((c) => c.id)).toEqual([
+          'success-matrix',
+          'attempts-histogram',
+          'failure-bars',
+          ...summary.consistency.map((_, i) => `similarity-${i}`),
+          'stage-times',
+          'build-cache',
+        ]);
+        for (const chart of charts) {
+          expect(chart.marks, `${chart.id} draws ${chart.mark} marks`).toBeGreaterThan(0);
+          expect(chart.width, `${chart.id} has a width`).toBeGreaterThan(50);
+          expect(chart.height, `${chart.id} has a height`).toBeGreaterThan(50);
+        }
+        // The heat-maps print their values: a text mark per square.
+        const matrixTexts = await page.$$eval(
+          '[data-chart="success-matrix"] g.mark-text.role-mark > text',
+          (texts) => texts.length,
+        );
+        expect(matrixTexts).toBe(summary.cells.length);
+
+        // The model-written markup in an artifact is text in the page, not an element.
+        expect(await page.$$eval('img', (images) => images.length)).toBe(0);
+        const artifactText = await page.$$eval('pre.artifact', (pres) =>
+          pres.map((p) => p.textContent).join('\n'),
+        );
+        expect(artifactText).toContain('</script><img src=x onerror=alert(1)>');
+
+        // Nothing was fetched but the page itself.
+        expect(requests).toEqual([url]);
+        expect(errors).toEqual([]);
+
+        await mkdir(RESULTS, { recursive: true });
+        // Open every <details> so the screenshot shows the artifacts and their diffs too.
+        await page.$$eval('details', (all) => {
+          for (const d of all) d.setAttribute('open', '');
+        });
+        await page.screenshot({ path: join(RESULTS, 'report.png'), fullPage: true });
+        expect(existsSync(join(RESULTS, 'report.png'))).toBe(true);
+        await page.close();
+      } finally {
+        await browser.close();
       }
-      // The heat-maps print their values: a text mark per square.
-      const matrixTexts = await page.$$eval(
-        '[data-chart="success-matrix"] g.mark-text.role-mark > text',
-        (texts) => texts.length,
-      );
-      expect(matrixTexts).toBe(summary.cells.length);
-
-      // The model-written markup in an artifact is text in the page, not an element.
-      expect(await page.$$eval('img', (images) => images.length)).toBe(0);
-      const artifactText = await page.$$eval('pre.artifact', (pres) =>
-        pres.map((p) => p.textContent).join('\n'),
-      );
-      expect(artifactText).toContain('</script><img src=x onerror=alert(1)>');
-
-      // Nothing was fetched but the page itself.
-      expect(requests).toEqual([url]);
-      expect(errors).toEqual([]);
-
-      await mkdir(RESULTS, { recursive: true });
-      // Open every <details> so the screenshot shows the artifacts and their diffs too.
-      await page.$$eval('details', (all) => {
-        for (const d of all) d.setAttribute('open', '');
-      });
-      await page.screenshot({ path: join(RESULTS, 'report.png'), fullPage: true });
-      expect(existsSync(join(RESULTS, 'report.png'))).toBe(true);
-      await page.close();
     },
     TIMEOUT * 2,
   );

@@ -238,6 +238,8 @@ export interface Summary {
   failureCounts: { application: string; category: FailureCategory; label: string; count: number }[];
   repeatedMistakes: {
     cell: string;
+    /** The step whose first attempts these are (a cell's steps are counted apart). */
+    step?: string;
     category: FailureCategory;
     label: string;
     repetitions: number;

@@ -1,6 +1,7 @@
 // Model-written labels of changes (`fractale report --analyze`): each change between two attempts
 // named in a few words ("added ca-certificates"). Answers are cached by model and change key in a
 // file, so a report asks about a change once, and an unchanged experiment's report asks nothing.
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -75,7 +76,7 @@ export class FileLabelCache implements LabelCache {
     await mkdir(dirname(this.path), { recursive: true });
     // Sorted keys: the file diffs cleanly and does not depend on the order answers came in.
     const labels = Object.fromEntries([...this.#labels.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
-    const temporary = `${this.path}.${process.pid}.${Date.now()}.tmp`;
+    const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(temporary, `${JSON.stringify({ version: 1, labels }, null, 2)}\n`);
     await rename(temporary, this.path);
     this.#dirty = false;

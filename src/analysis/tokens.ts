@@ -7,9 +7,10 @@ import type { CallRecord, PriceTable, RunRecord, TokenSummary } from './types.ts
 import { managerUsage, runKey, stepUsage } from './walk.ts';
 
 /**
- * List prices in dollars per million tokens (standard tier, prompts up to 200k tokens for the Gemini
- * models that charge more above), as published on ai.google.dev/gemini-api/docs/pricing and
- * platform.openai.com/docs/pricing, read 2026-12-04. Prices change: pass --prices FILE for others.
+ * List prices in dollars per million tokens: the standard paid tier, text, prompts up to 200k tokens
+ * (gemini-2.5-pro charges more above). From the providers' pricing pages
+ * (ai.google.dev/gemini-api/docs/pricing, platform.openai.com/docs/pricing) as current price guides
+ * quote them, checked 2026-12-04; gemini-2.0-flash is deprecated. Prices change: --prices FILE.
  */
 export const DEFAULT_PRICES: PriceTable = {
   'gemini-2.5-pro': { inputPerMillion: 1.25, outputPerMillion: 10 },

@@ -41,6 +41,7 @@ export default defineConfig({
                   'test/runtime/runtime.test.ts',
                   'test/step/**/*.test.ts',
                   'test/plan/**/*.test.ts',
+                  'test/experiment/**/*.test.ts',
                   'test/cli/**/*.test.ts',
                 ],
                 env: { FRACTALE_TEST_LANE: 'real' },

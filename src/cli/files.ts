@@ -1,4 +1,4 @@
-// Reading plan files from disk: AgentPlans, AgentSteps, or plans in the seed's format.
+// Reading plan files from disk: AgentPlans, AgentSteps, AgentExperiments, or plans in the seed's format.
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import {
@@ -9,6 +9,7 @@ import {
   validateAgentPlan,
   validateAgentStep,
 } from '../api/index.ts';
+import { validateAgentExperiment } from '../experiment/validate.ts';
 import { UserError } from './errors.ts';
 
 function readYaml(file: string): unknown[] {
@@ -68,9 +69,13 @@ export function validateFile(file: string): string {
         ? validateAgentPlan(doc)
         : kind === 'AgentStep'
           ? validateAgentStep(doc)
-          : undefined;
+          : kind === 'AgentExperiment'
+            ? validateAgentExperiment(doc)
+            : undefined;
     if (!result)
-      throw new UserError(`${file}: kind must be AgentPlan or AgentStep, not ${JSON.stringify(kind)}`);
+      throw new UserError(
+        `${file}: kind must be AgentPlan, AgentStep or AgentExperiment, not ${JSON.stringify(kind)}`,
+      );
     if (!result.ok) throw invalid(file, result.errors);
     summary.push(`${kind} ${result.value.metadata.name ?? ''} (valid)`);
   }

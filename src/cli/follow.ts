@@ -33,7 +33,7 @@ interface Following<T> {
  * Runs the informers until `body` finishes or fails, Ctrl-C is pressed, or the object gets no status
  * within `io.operatorWaitMs`. A refused watch (401, 403, 404) fails at once instead of retrying.
  */
-async function follow<T>(
+export async function follow<T>(
   io: CliIO,
   conn: Connection,
   target: { kind: string; name: string },

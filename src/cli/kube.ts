@@ -24,6 +24,8 @@ export interface ConnectOptions {
   namespace?: string;
   /** Check that the AgentPlan and AgentStep kinds are served (default true). */
   requireCrds?: boolean;
+  /** Check that the AgentExperiment kind is served too. */
+  requireExperiments?: boolean;
   /** Who the requests say they are from (User-Agent `fractale-<component>`); default "cli". */
   component?: string;
 }
@@ -69,7 +71,7 @@ export async function connect(options: ConnectOptions, io: CliIO): Promise<Conne
       throw new UserError(`no cluster reachable at ${server} (${code}): ${SIM_HINT}`);
     }
   }
-  if (options.requireCrds ?? true) await requireCrds(client, server);
+  if (options.requireCrds ?? true) await requireCrds(client, server, options.requireExperiments);
   const contextNamespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
   return {
     kubeConfig,
@@ -80,7 +82,7 @@ export async function connect(options: ConnectOptions, io: CliIO): Promise<Conne
   };
 }
 
-async function requireCrds(client: KubeClient, server: string): Promise<void> {
+async function requireCrds(client: KubeClient, server: string, experiments = false): Promise<void> {
   let resources: { name: string }[] = [];
   try {
     const list = await client.request<{ resources?: { name: string }[] }>('GET', `/apis/${GROUP}/${VERSION}`);
@@ -89,9 +91,12 @@ async function requireCrds(client: KubeClient, server: string): Promise<void> {
     if (!(error instanceof ApiError && error.code === 404)) throw error;
   }
   const served = new Set(resources.map((r) => r.name));
-  if (!served.has('agentsteps') || !served.has('agentplans')) {
+  const missing = ['agentsteps', 'agentplans', ...(experiments ? ['agentexperiments'] : [])].filter(
+    (name) => !served.has(name),
+  );
+  if (missing.length > 0) {
     throw new UserError(
-      `the fractale CRDs (${API_VERSION} AgentPlan, AgentStep) are not installed in the cluster at ${server}: install them with \`kubectl apply -f crds/\` (or the Helm chart in charts/fractale)`,
+      `the fractale CRDs (${API_VERSION} ${experiments ? 'AgentExperiment, ' : ''}AgentPlan, AgentStep) are not installed in the cluster at ${server} (${missing.join(', ')} not served): install them with \`kubectl apply -f crds/\` (or the Helm chart in charts/fractale)`,
     );
   }
 }

@@ -7,6 +7,7 @@ import type { CommandContext } from './command.ts';
 import { registerAgent } from './commands/agent.ts';
 import { registerAsk } from './commands/ask.ts';
 import { registerDemo } from './commands/demo-command.ts';
+import { registerExperiment } from './commands/experiment.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerOperator, registerSim } from './commands/operator.ts';
 import { UserError } from './errors.ts';
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerAgent(program, ctx);
   registerAsk(program, ctx);
   registerInspect(program, ctx);
+  registerExperiment(program, ctx);
 
   program
     .command('convert')
@@ -42,7 +44,9 @@ export function buildProgram(ctx: CommandContext): Command {
 
   program
     .command('validate')
-    .description('Validate AgentPlan and AgentStep files (or seed plans) as the operator will')
+    .description(
+      'Validate AgentPlan, AgentStep and AgentExperiment files (or seed plans) as the operator will',
+    )
     .argument('<files...>', 'YAML files')
     .action((files: string[]) => {
       for (const file of files) println(io.stdout, `${file}: ${validateFile(file)}`);

@@ -44,8 +44,8 @@ import {
   ModelError,
 } from './types.ts';
 
-/** Who calls a model: the step agents plus the debug helper and the plan manager. */
-export const MODEL_AGENTS = [...AGENT_NAMES, 'debug', 'manager'] as const;
+/** Who calls a model: the step agents plus the debug helper, the plan manager and the report's change labels. */
+export const MODEL_AGENTS = [...AGENT_NAMES, 'debug', 'manager', 'change-label'] as const;
 export type ModelAgent = (typeof MODEL_AGENTS)[number];
 
 const choiceSchema = z

@@ -217,7 +217,7 @@ describe('AgentExperiment', () => {
         ? e
         : undefined;
     }, 240_000);
-    expect(grown.status?.succeeded).toBe(8);
+    expect(grown?.status?.succeeded).toBe(8);
   }, 600_000);
 
   it('an experiment whose runs would be invalid plans fails at once, naming the field, and creates nothing', async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { experimentSummary, HOSTILE, lonePlanSummary } from '../../test/report/fixture.ts';
+import { analyzedSummary, experimentSummary, HOSTILE, lonePlanSummary } from '../../test/report/fixture.ts';
 import { reportCharts } from './charts.ts';
 import { escapeHtml, SECTIONS } from './html.ts';
 import { reportHtml, writeReport } from './index.ts';
@@ -13,13 +13,21 @@ const has = (text: string, part: string | RegExp): boolean =>
 
 const count = (text: string, part: string): number => text.split(part).length - 1;
 
-/** The page without the text of its <pre> blocks (artifacts and diffs, which may name URLs). */
+/** The page without the artifacts' text (<pre> blocks and the common lines' <code>), which may name URLs. */
 const outsideArtifacts = (html: string): string =>
-  html.replace(/<pre\b[^>]*>[\s\S]*?<\/pre>/g, '<pre></pre>');
+  html
+    .replace(/<pre\b[^>]*>[\s\S]*?<\/pre>/g, '<pre></pre>')
+    .replace(/<code>[\s\S]*?<\/code>/g, '<code></code>');
 
-describe('report.html', () => {
+// The analysis of the experiment fixtures, and the hand-made experiment (facets by model, more cells).
+const SUMMARIES = [
+  { name: 'analysis', summary: analyzedSummary },
+  { name: 'hand-made', summary: experimentSummary },
+];
+
+describe.each(SUMMARIES)('report.html of the $name summary', ({ summary: make }) => {
   it('escapes model-written artifacts: markup in them is text', async () => {
-    const html = await reportHtml(experimentSummary());
+    const html = await reportHtml(make());
     expect(html.includes(HOSTILE), 'the raw markup').toBe(false);
     expect(html.includes('<img'), 'an <img> element').toBe(false);
     expect(html.match(/<\/script/g), 'a </script> tag').toBeNull();
@@ -29,11 +37,12 @@ describe('report.html', () => {
   });
 
   it('has every section, a chart for each figure the experiment has, and a how-to line per chart', async () => {
-    const summary = experimentSummary();
+    const summary = make();
     const html = await reportHtml(summary);
     for (const [id] of SECTIONS) expect(html.includes(`<section id="${id}">`), id).toBe(true);
     const charts = reportCharts(summary);
-    expect(charts.length).toBe(5 + summary.consistency.length);
+    // A similarity map for each cell and step with two successful artifacts or more.
+    expect(charts.length).toBe(5 + summary.consistency.filter((c) => c.plans.length > 1).length);
     for (const chart of charts) {
       const drawn = new RegExp(
         `<figure class="chart" id="chart-${chart.id}"[^>]*>\\s*<figcaption>[^<]*</figcaption>\\s*<svg`,
@@ -41,18 +50,20 @@ describe('report.html', () => {
       expect(drawn.test(html), `${chart.id} is drawn`).toBe(true);
     }
     expect(html.match(/How to read this:/g)?.length).toBe(charts.length);
-    expect(has(html, '<title>Experiment compilers</title>')).toBe(true);
+    expect(has(html, `<title>Experiment ${summary.experiment}</title>`)).toBe(true);
     expect(has(html, '3 of 3 repetitions')).toBe(true);
     expect(has(html, '<a href="attempts.csv">attempts.csv</a>')).toBe(true);
     expect(has(html, '<a href="summary.json">summary.json</a>')).toBe(true);
-    expect(html.match(/<details class="cell-artifacts">/g)?.length).toBe(summary.cells.length);
+    expect(html.match(/<details class="cell-artifacts">/g)?.length).toBe(
+      new Set(summary.artifacts.map((a) => a.cell)).size,
+    );
     // Vega numbers clip paths from 1 in every view: the page's ids must still be unique.
     const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('is self-contained: no script, stylesheet, font or image to fetch', async () => {
-    const html = await reportHtml(experimentSummary());
+    const html = await reportHtml(make());
     expect(has(html, /<script/i)).toBe(false);
     expect(has(html, /<link/i)).toBe(false);
     expect(has(html, /<img/i)).toBe(false);
@@ -61,7 +72,9 @@ describe('report.html', () => {
     // Outside the artifacts' text no address at all, not even an SVG namespace.
     expect(has(outsideArtifacts(html), /https?:/i)).toBe(false);
   });
+});
 
+describe('report.html', () => {
   it('says so where a lone plan has nothing to draw, and names the page as asked', async () => {
     const html = await reportHtml(lonePlanSummary(), { title: 'LAMMPS <once>' });
     expect(has(html, '<title>LAMMPS &lt;once&gt;</title>')).toBe(true);
@@ -82,7 +95,7 @@ describe('report.html', () => {
     const root = await mkdtemp(join(tmpdir(), 'fractale-report-'));
     try {
       const dir = join(root, 'a', 'b');
-      const summary = experimentSummary();
+      const summary = analyzedSummary();
       const { files } = await writeReport(summary, dir);
       expect(files.map((f) => f.slice(dir.length + 1))).toEqual([
         'report.html',

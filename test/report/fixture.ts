@@ -1,6 +1,8 @@
-// Hand-made Summaries for the report's tests: an experiment of 2 applications × 2 variants × 2 models
-// × 3 repetitions with failures, retries, stage times and diverging artifacts (one of which carries
-// markup, as a model could write), and a lone plan with nothing to compare or count.
+// Summaries for the report's tests: the analysis of the experiment fixtures (five LAMMPS runs, one
+// final Dockerfile carrying markup as a model could write it); a hand-made experiment of
+// 2 applications × 2 variants × 2 models × 3 repetitions (facets by model, many cells); and a lone
+// plan with nothing to compare or count.
+import { analyze } from '../../src/analysis/index.ts';
 import type { FailureCategory } from '../../src/analysis/taxonomy.ts';
 import type {
   AttemptRow,
@@ -14,6 +16,7 @@ import type {
   StageRecord,
   Summary,
 } from '../../src/analysis/types.ts';
+import { loadRuns } from '../fixtures/experiment/load.ts';
 
 /** Model-written text that must render as text. */
 export const HOSTILE = '</script><img src=x onerror=alert(1)>';
@@ -62,7 +65,22 @@ function dockerfile(application: string, variant: string, repetition: number): s
   return lines.join('\n') + '\n';
 }
 
-/** The experiment. */
+/** analyze() of test/fixtures/experiment, with HOSTILE in every build artifact of lammps-vague r2. */
+export function analyzedSummary(): Summary {
+  const runs = loadRuns();
+  for (const run of runs) {
+    if (run.cell !== 'lammps-vague' || run.repetition !== 2) continue;
+    for (const step of run.results.steps) {
+      if (step.step !== 'build') continue;
+      for (const asset of step.metadata.assets.attempts ?? []) {
+        if (asset.artifact !== undefined) asset.artifact += `LABEL note="${HOSTILE}"\n`;
+      }
+    }
+  }
+  return analyze(runs, { generated: '2025-01-02T03:04:05.000Z' });
+}
+
+/** The hand-made experiment. */
 export function experimentSummary(): Summary {
   const applications = ['lammps', 'amg2023'];
   const variants = ['gcc', 'intel'];

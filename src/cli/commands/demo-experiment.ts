@@ -113,6 +113,12 @@ export async function runExperimentDemo(options: ExperimentDemoOptions, ctx: Com
       println(io.stdout, '  kubectl get agentexperiments,agentplans');
       println(io.stdout, `  ${FRACTALE} experiment get ${name}`);
       await aborted(io.signal);
+      println(io.stdout, 'Stopping the operator and the simulated cluster');
+    } else {
+      println(
+        io.stdout,
+        `The simulated cluster is stopped; run \`${FRACTALE === 'fractale' ? 'fractale demo experiment --keep' : 'npm run demo -- experiment --keep'}\` to explore it with kubectl`,
+      );
     }
   } finally {
     await operator?.stop(1000);

@@ -16,7 +16,20 @@ export function dollarsFor(
 }
 
 export function priceOf(run: RunRecord, prices: PriceTable | undefined) {
-  return run.modelName !== undefined ? prices?.[run.modelName] : undefined;
+  const model = run.modelName ?? answeringModel(run);
+  return model !== undefined ? prices?.[model] : undefined;
+}
+
+/**
+ * The model that answered most of a run's calls, as each call recorded it: the plan may name none
+ * and run on the operator's default model.
+ */
+export function answeringModel(run: RunRecord): string | undefined {
+  const counts = new Map<string, number>();
+  for (const step of run.results.steps)
+    for (const call of step.metadata.ask_gemini)
+      if (call.model) counts.set(call.model, (counts.get(call.model) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
 }
 
 /** A plan's figures: attempts of every step run (recoveries' runs included), recoveries, tokens. */

@@ -61,6 +61,24 @@ describe('token summaries', () => {
   });
 });
 
+describe('the model that answered', () => {
+  it('prices a run whose plan names no model by the model its calls recorded', () => {
+    const specific = structuredClone(cells[0]!);
+    for (const run of specific.runs) {
+      delete run.modelName;
+      for (const step of run.results.steps)
+        for (const call of step.metadata.ask_gemini) call.model = 'gemini-2.5-pro';
+    }
+    const [summary] = tokenSummaries([specific], DEFAULT_PRICES);
+    expect(summary!.price).toEqual({ inputPerMillion: 1.25, outputPerMillion: 10 });
+    expect(summary!.dollars).toBeCloseTo(0.036675, 12);
+    // Without any recorded model there is no price.
+    for (const run of specific.runs)
+      for (const step of run.results.steps) for (const call of step.metadata.ask_gemini) delete call.model;
+    expect(tokenSummaries([specific], DEFAULT_PRICES)[0]!.dollars).toBeUndefined();
+  });
+});
+
 describe('price tables', () => {
   it('read YAML and JSON', () => {
     expect(parsePriceTable('gemini-2.5-pro: { inputPerMillion: 1.25, outputPerMillion: 10 }\n')).toEqual({

@@ -2,7 +2,7 @@
 // price table (defaults, or a user's file given with --prices).
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { dollarsFor, priceOf } from './attempts.ts';
+import { answeringModel, dollarsFor, priceOf } from './attempts.ts';
 import type { CallRecord, PriceTable, RunRecord, TokenSummary } from './types.ts';
 import { managerUsage, runKey, stepUsage } from './walk.ts';
 
@@ -73,7 +73,7 @@ export function tokenSummaries(
     }
     if (runs.length === 0) dollars = undefined;
     const succeeded = runs.filter((r) => r.results.status === 'Succeeded').length;
-    const modelNames = new Set(runs.map((r) => r.modelName));
+    const modelNames = new Set(runs.map((r) => r.modelName ?? answeringModel(r)));
     const [only] = modelNames;
     const price = modelNames.size === 1 && only !== undefined ? prices?.[only] : undefined;
     return {

@@ -55,6 +55,9 @@ export interface Generation {
   latencyMs: number;
   /** Requests sent: 1 when the first succeeded. */
   attempts: number;
+  /** Who answered (provider and model name), recorded with each call so a report can price it. */
+  provider?: string;
+  model?: string;
 }
 
 export interface LanguageModel {

@@ -159,6 +159,8 @@ export function failureBars(summary: Summary): Chart | undefined {
           aggregate: 'sum',
           stack: 'zero',
           title: 'failed attempts',
+          // Counts: whole ticks only.
+          axis: { tickMinStep: 1, format: 'd' },
         },
         color: {
           field: 'label',

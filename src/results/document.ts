@@ -13,6 +13,9 @@ export interface ModelCallRecord {
   candidates_token_count: number;
   total_token_count: number;
   time_seconds: number;
+  /** The provider and model that answered (absent in documents from before they were recorded). */
+  provider?: string;
+  model?: string;
 }
 
 /** What one attempt left in its ConfigMap. */

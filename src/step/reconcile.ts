@@ -823,7 +823,7 @@ export class StepReconciler {
         (performance.now() - started) / 1000,
         generation.usage,
       );
-      return generation;
+      return { ...generation, provider: model.provider, model: model.model };
     } catch (error) {
       const outcome = isModelError(error) ? error.kind : task.signal.aborted ? 'cancelled' : 'error';
       this.deps.metrics.recordModelCall(model.provider, agent, outcome, (performance.now() - started) / 1000);
@@ -1103,6 +1103,8 @@ function callRecord(call: { id: string; agent: string; generation: Generation },
     candidates_token_count: usage.outputTokens,
     total_token_count: usage.totalTokens,
     time_seconds: latencyMs / 1000,
+    ...(call.generation.provider ? { provider: call.generation.provider } : {}),
+    ...(call.generation.model ? { model: call.generation.model } : {}),
   })}\n`;
 }
 

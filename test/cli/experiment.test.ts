@@ -85,6 +85,38 @@ describe('fractale experiment', () => {
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout).toContain(`Report: ${join(dir, 'report.html')}`);
     expect(report.stdout).toContain('Plans: 18, succeeded 18 (100 %)');
+    expect(report.stdout).toContain(
+      '(no dollars: a model of these runs has no price; give one with --prices)',
+    );
+    // A price for the model that answered (the script, named by its file) gives dollars.
+    const prices = join(dir, 'prices.yaml');
+    writeFileSync(prices, 'experiment.script.yaml: { inputPerMillion: 1.25, outputPerMillion: 10 }\n');
+    const priced = await fractale([
+      'experiment',
+      'report',
+      'demo',
+      '-o',
+      tempDir(),
+      '--prices',
+      prices,
+      ...kc(),
+    ]);
+    expect(priced.code, priced.stderr).toBe(0);
+    expect(priced.stdout).toMatch(/^Tokens: [\d,]+ \(about \$0\.\d\d\)$/m);
+    const badPrices = join(dir, 'bad-prices.yaml');
+    writeFileSync(badPrices, 'gemini-2.5-pro: { inputPerMillion: cheap }\n');
+    const refused = await fractale([
+      'experiment',
+      'report',
+      'demo',
+      '-o',
+      tempDir(),
+      '--prices',
+      badPrices,
+      ...kc(),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('gemini-2.5-pro.inputPerMillion');
     for (const file of [
       'report.html',
       'attempts.csv',

@@ -164,6 +164,11 @@ describe('AgentExperiment', () => {
       expect(build.metadata.history?.map((h) => h.outcome)).toEqual(['Failed', 'Succeeded']);
       expect(Object.keys(build.metadata.history![1]!.stages).sort()).toEqual(['Building', 'Generating']);
       expect(Object.keys(build.metadata.history![0]!.stages)).toContain('Diagnosing');
+      // Each call says which model answered it, so a report can price runs on the operator's default.
+      expect(build.metadata.ask_gemini[0]).toMatchObject({
+        provider: 'scripted',
+        model: 'run-lammps.script.yaml',
+      });
     }
 
     // Deleting the experiment deletes its plans (and their steps) and its results.

@@ -277,7 +277,7 @@ export function headlineLines(summary: Summary): string[] {
   const percent = (x: number) => `${Math.round(x * 100)} %`;
   return [
     `Plans: ${h.runs}, succeeded ${h.succeeded} (${percent(h.successRate)}); median attempts to success ${h.medianAttempts}`,
-    `Tokens: ${h.tokens.toLocaleString('en-US')}${h.dollars !== undefined ? ` (about $${h.dollars.toFixed(2)})` : ''}`,
+    `Tokens: ${h.tokens.toLocaleString('en-US')}${h.dollars !== undefined ? ` (about $${h.dollars.toFixed(2)})` : ' (no dollars: a model of these runs has no price; give one with --prices)'}`,
     ...(h.topFailure ? [`Most common failure: ${h.topFailure.label} (${h.topFailure.count} attempts)`] : []),
     ...summary.cells.map(
       (c) =>

@@ -1,6 +1,7 @@
 /**
  * A model of the Kaniko executor: where it finds the Dockerfile (through the pod's volumes), and
- * what it prints while it builds. The outcome comes from the behaviours file's `builds` rules.
+ * what it prints while it builds. The outcome comes from the behaviours file's `builds` rules; how
+ * long it takes, from the rule's `runSeconds` and the layers found in its cache repository.
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
@@ -17,6 +18,8 @@ export interface KanikoArgs {
   noPush: boolean;
   cache: boolean;
   cacheRepo?: string;
+  /** --no-push-cache: look layers up in the cache repository, but push none. */
+  noPushCache: boolean;
   /** --digest-file: where the executor writes the digest of the image it built. */
   digestFile?: string;
 }
@@ -78,6 +81,7 @@ export function parseKanikoArgs(argv: readonly string[]): KanikoArgs {
     noPush: values.has('no-push') && truthy(last('no-push')),
     cache: values.has('cache') && truthy(last('cache')),
     cacheRepo: last('cache-repo'),
+    noPushCache: values.has('no-push-cache') && truthy(last('no-push-cache')),
     digestFile: last('digest-file'),
   };
 }
@@ -170,18 +174,93 @@ export interface BuildTranscript {
   pushed: string[];
   /** The built image's digest (`sha256:...`), the same for every destination. */
   digest: string;
+  /** The layer cache repository the build reads and writes (`--cache-repo`, or `<destination>/cache`). */
+  cacheRepository?: string;
+  /** Cache keys of the RUN layers the build built and pushed to `cacheRepository`, in order. */
+  layersPushed: string[];
 }
 
-interface PrintedLine {
-  unit: number;
-  text: string;
+/**
+ * The time model of a build. A rule's `runSeconds` is the time of the build with nothing cached; it
+ * is spent in the RUN instructions that execute (all of them, or those up to the failing step). The
+ * RUN the rule's `step` names is the heavy one (the compile) and takes STEP_SHARE of it, the other
+ * RUNs share the rest equally; without a named step every RUN gets an equal share. FROM, COPY, ENV,
+ * WORKDIR and the rest take no time (unless the build has no RUN at all: they then share it).
+ */
+export const STEP_SHARE = 0.75;
+/** A RUN whose layer comes from the cache takes this fraction of its share (pull and extract the layer). */
+export const CACHED_FRACTION = 0.02;
+
+/**
+ * The layers that builds pushed to cache repositories, keyed by repository. Kaniko keeps them in
+ * the registry; the sim keeps one of these per simulated registry, in memory.
+ */
+export class KanikoLayerCache {
+  readonly #layers = new Map<string, Set<string>>();
+
+  has(repository: string, key: string): boolean {
+    return this.#layers.get(cacheRepositoryKey(repository))?.has(key) ?? false;
+  }
+
+  add(repository: string, keys: Iterable<string>): void {
+    const name = cacheRepositoryKey(repository);
+    const layers = this.#layers.get(name) ?? new Set<string>();
+    for (const key of keys) layers.add(key);
+    this.#layers.set(name, layers);
+  }
+
+  /** Records what a finished build pushed (successful or failed: Kaniko pushes each layer as it is built). */
+  record(transcript: BuildTranscript): void {
+    if (transcript.cacheRepository !== undefined && transcript.layersPushed.length > 0)
+      this.add(transcript.cacheRepository, transcript.layersPushed);
+  }
+}
+
+/** `registry.local/x-cache` and `registry.local/x-cache/` (or docker.io's short forms) name one repository. */
+function cacheRepositoryKey(repository: string): string {
+  const { domain, path } = parseImageReference(repository.replace(/\/+$/, ''));
+  return `${domain}/${path}`;
+}
+
+/**
+ * Where the executor caches layers: `--cache-repo`, or else `<first destination's repository>/cache`
+ * as Kaniko infers it; none without either (Kaniko cannot cache then).
+ */
+export function kanikoCacheRepository(args: KanikoArgs): string | undefined {
+  if (!args.cache) return undefined;
+  if (args.cacheRepo) return args.cacheRepo.replace(/\/+$/, '');
+  const destination = args.destinations[0];
+  return destination === undefined ? undefined : `${destination.replace(/(:[^/:]*)?(@.*)?$/, '')}/cache`;
+}
+
+/**
+ * A layer's cache key, composed as Kaniko composes it: the previous key (at first the base image)
+ * and the instruction, so a key names the base image and every instruction up to its own.
+ */
+export function layerCacheKey(previous: string, instruction: Instruction): string {
+  return createHash('sha256')
+    .update(`${previous}\n${instruction.keyword} ${instruction.arguments}`)
+    .digest('hex');
+}
+
+/** The key a stage starts from: a hash of its base image reference. */
+export function baseCacheKey(image: string): string {
+  return createHash('sha256').update(parseImageReference(image).normalized).digest('hex');
+}
+
+/** The image of `FROM [--platform=...] image [AS name]` and the stage name it gives. */
+function fromImage(args: string): { image: string; name?: string } {
+  const words = args.split(/\s+/).filter((word) => word !== '' && !word.startsWith('--'));
+  const as = words.findIndex((word) => word.toUpperCase() === 'AS');
+  return { image: words[0] ?? '', name: as > 0 ? words[as + 1]?.toLowerCase() : undefined };
 }
 
 /** Stands for the `INFO[0012]` prefix until the line's time is known. */
 const STAMP = '\u0000STAMP\u0000';
 
 function stamp(seconds: number): string {
-  return `INFO[${String(Math.floor(seconds)).padStart(4, '0')}]`;
+  // The margin keeps float sums such as 99.999999999 from printing a second early.
+  return `INFO[${String(Math.floor(seconds + 1e-6)).padStart(4, '0')}]`;
 }
 
 function shellForm(args: string): string[] {
@@ -201,39 +280,70 @@ export function digestFor(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
+/** Each executed RUN's uncached seconds (see STEP_SHARE). */
+function runShares(
+  executed: Instruction[],
+  named: Instruction | undefined,
+  total: number,
+): Map<Instruction, number> {
+  const shares = new Map<Instruction, number>();
+  const heavy = named !== undefined && executed.includes(named) && executed.length > 1;
+  for (const run of executed) {
+    if (!heavy) shares.set(run, total / executed.length);
+    else
+      shares.set(
+        run,
+        run === named ? total * STEP_SHARE : (total * (1 - STEP_SHARE)) / (executed.length - 1),
+      );
+  }
+  return shares;
+}
+
 /**
- * What the executor prints for a build whose outcome the rule decides. Without a rule the build
- * succeeds. The rule's log is printed by the RUN step its `step` regex names (the last RUN by default).
+ * What the executor prints for a build whose outcome the rule decides, and when. Without a rule
+ * the build succeeds. The rule's log is printed by the RUN step its `step` regex names (the last RUN
+ * by default). With `--cache`, each stage first looks its RUN layers up in `layers` under the cache
+ * repository, in order, until the first miss, as Kaniko does; those found are extracted instead of
+ * run. The failing step of a failing rule always runs: the rule decides by the whole Dockerfile.
  */
 export function kanikoTranscript(
   dockerfile: string,
   args: KanikoArgs,
   rule: BuildRule | undefined,
+  layers?: KanikoLayerCache,
 ): BuildTranscript {
   const instructions = parseDockerfile(dockerfile);
   const succeeded = rule?.outcome !== 'Failed';
   const totalSeconds = Math.max(rule?.runSeconds ?? 3, 1);
   const runs = instructions.filter((instruction) => instruction.keyword === 'RUN');
   const stepPattern = rule?.step ? new RegExp(rule.step) : undefined;
-  const logStep = (stepPattern && runs.find((run) => stepPattern.test(run.arguments))) ?? runs.at(-1);
-  // Lines are collected against abstract work units, then spread over the rule's duration.
-  const lines: PrintedLine[] = [];
-  let clock = 0;
-  const tick = () => {
-    clock += 1;
+  const namedStep = stepPattern && runs.find((run) => stepPattern.test(run.arguments));
+  const logStep = namedStep ?? runs.at(-1);
+  const failingStep = succeeded ? undefined : logStep;
+  const executed = failingStep ? runs.slice(0, runs.indexOf(failingStep) + 1) : succeeded ? runs : [];
+  const shares = runShares(executed, namedStep, totalSeconds);
+  const repository = kanikoCacheRepository(args);
+  const pushesLayers = repository !== undefined && !args.noPushCache;
+  // Without any RUN to spend the build's time in, the other instructions share it.
+  const others = instructions.filter((instruction) => instruction.keyword !== 'FROM');
+  const otherSeconds = executed.length === 0 && others.length > 0 ? totalSeconds / others.length : 0;
+  const lastSeconds = executed.length === 0 && others.length === 0 ? totalSeconds : 0;
+
+  const lines: TimedOutput[] = [];
+  let now = 0;
+  const print = (text: string, at = now) => {
+    lines.push({ at, text: `${text.replace(STAMP, stamp(at))}\n` });
   };
-  const print = (text: string) => {
-    lines.push({ unit: clock, text });
-  };
+  const layersPushed: string[] = [];
   const finish = (exitCode: number, pushed: string[]): BuildTranscript => ({
-    output: lines.map((line) => {
-      const at = clock === 0 ? 0 : (line.unit / clock) * totalSeconds;
-      return { at, text: `${line.text.replace(STAMP, stamp(at))}\n` };
-    }),
-    exitAt: clock === 0 ? 0 : totalSeconds,
+    output: lines,
+    // Rounded so that shares adding up to runSeconds end the build at runSeconds, not a hair before.
+    exitAt: Math.round(now * 1e6) / 1e6,
     exitCode,
     pushed,
     digest: digestFor(dockerfile),
+    ...(repository !== undefined ? { cacheRepository: repository } : {}),
+    layersPushed,
   });
 
   if (!args.noPush && args.destinations.length === 0) {
@@ -244,86 +354,115 @@ export function kanikoTranscript(
     print('error building image: parsing dockerfile: file with no instructions');
     return finish(1, []);
   }
-  const stages = instructions.filter((instruction) => instruction.keyword === 'FROM');
-  for (const stage of stages) {
-    const image = stage.arguments.split(/\s+/)[0] ?? '';
+  const stages: Instruction[][] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') stages.push([instruction]);
+    else stages.at(-1)?.push(instruction);
+  }
+  for (const [from] of stages) {
+    const { image } = fromImage(from!.arguments);
     print(`${STAMP} Retrieving image manifest ${image}`);
     print(`${STAMP} Retrieving image ${image} from registry ${registryHost(image)}`);
   }
-  tick();
   print(`${STAMP} Built cross stage deps: map[]`);
-  let stageIndex = -1;
+  // A stage built FROM an earlier one continues that stage's keys, as Kaniko maps digests to keys.
+  const stageKeys = new Map<string, string>();
   let failed = false;
-  for (const instruction of instructions) {
+  for (const [stageIndex, [from, ...body]] of stages.entries()) {
     if (failed) break;
-    const text = `${instruction.keyword} ${instruction.arguments}`;
-    if (instruction.keyword === 'FROM') {
-      stageIndex++;
-      const image = instruction.arguments.split(/\s+/)[0] ?? '';
-      print(`${STAMP} Retrieving image manifest ${image}`);
-      print(`${STAMP} Returning cached image manifest`);
-      print(`${STAMP} Executing 0 build triggers`);
-      print(`${STAMP} Building stage '${image}' [idx: '${stageIndex}', base-idx: '-1']`);
-      const firstRun = instructions
-        .slice(instructions.indexOf(instruction) + 1)
-        .find((next) => next.keyword === 'RUN');
-      if (firstRun) print(`${STAMP} Unpacking rootfs as cmd RUN ${firstRun.arguments} requires it.`);
-      continue;
-    }
-    tick();
-    if (args.cache && instruction.keyword === 'RUN') {
-      const repository =
-        args.cacheRepo ?? `${(args.destinations[0] ?? 'cache').replace(/:[^/:]*$/, '')}/cache`;
-      print(`${STAMP} Checking for cached layer ${repository}:${digestFor(text).slice(7, 71)}...`);
-      print(`${STAMP} No cached layer found for cmd ${text}`);
-    }
-    print(`${STAMP} ${text}`);
-    if (instruction.keyword === 'RUN') {
-      const command = shellForm(instruction.arguments);
-      print(`${STAMP} Initializing snapshotter ...`);
-      print(`${STAMP} Taking snapshot of full filesystem...`);
-      print(`${STAMP} Cmd: ${command[0]}`);
-      print(`${STAMP} Args: [${command.slice(1).join(' ')}]`);
-      print(`${STAMP} Running: [${command.join(' ')}]`);
-      if (instruction === logStep && rule?.log) {
-        for (const line of rule.log.replace(/\n$/, '').split('\n')) print(line);
+    const { image, name } = fromImage(from!.arguments);
+    print(`${STAMP} Retrieving image manifest ${image}`);
+    print(`${STAMP} Returning cached image manifest`);
+    print(`${STAMP} Executing 0 build triggers`);
+    print(`${STAMP} Building stage '${image}' [idx: '${stageIndex}', base-idx: '-1']`);
+    let key = stageKeys.get(image.toLowerCase()) ?? baseCacheKey(image);
+    const keys = new Map<Instruction, string>();
+    const cached = new Set<Instruction>();
+    let looking = repository !== undefined;
+    for (const instruction of body) {
+      key = layerCacheKey(key, instruction);
+      keys.set(instruction, key);
+      if (!looking || instruction.keyword !== 'RUN') continue;
+      const text = `${instruction.keyword} ${instruction.arguments}`;
+      print(`${STAMP} Checking for cached layer ${repository}:${key}...`);
+      if (instruction !== failingStep && layers?.has(repository!, key)) {
+        print(`${STAMP} Using caching version of cmd: ${text}`);
+        cached.add(instruction);
+      } else {
+        // Kaniko stops looking at the first miss: every later key depends on this layer.
+        print(`${STAMP} No cached layer found for cmd ${text}`);
+        looking = false;
       }
-      if (instruction === logStep && !succeeded) {
-        failed = true;
-        break;
+    }
+    stageKeys.set(String(stageIndex), key);
+    if (name) stageKeys.set(name, key);
+    const firstRun = body.find((next) => next.keyword === 'RUN' && !cached.has(next));
+    if (firstRun) print(`${STAMP} Unpacking rootfs as cmd RUN ${firstRun.arguments} requires it.`);
+    else if (cached.size > 0) print(`${STAMP} Skipping unpacking as no commands require it.`);
+    for (const instruction of body) {
+      const text = `${instruction.keyword} ${instruction.arguments}`;
+      print(`${STAMP} ${text}`);
+      if (instruction.keyword === 'RUN') {
+        const share = shares.get(instruction) ?? 0;
+        if (cached.has(instruction)) {
+          print(`${STAMP} Found cached layer, extracting to filesystem`);
+          now += share * CACHED_FRACTION;
+          continue;
+        }
+        const command = shellForm(instruction.arguments);
+        print(`${STAMP} Initializing snapshotter ...`);
+        print(`${STAMP} Taking snapshot of full filesystem...`);
+        print(`${STAMP} Cmd: ${command[0]}`);
+        print(`${STAMP} Args: [${command.slice(1).join(' ')}]`);
+        print(`${STAMP} Running: [${command.join(' ')}]`);
+        if (instruction === logStep && rule?.log) {
+          // The step's output comes while it runs.
+          const output = rule.log.replace(/\n$/, '').split('\n');
+          for (const [index, line] of output.entries()) print(line, now + (share * index) / output.length);
+        }
+        now += share;
+        if (instruction === failingStep) {
+          failed = true;
+          break;
+        }
+        print(`${STAMP} Taking snapshot of full filesystem...`);
+        if (pushesLayers) {
+          const layer = keys.get(instruction)!;
+          print(`${STAMP} Pushing layer ${repository}:${layer} to cache now`);
+          layersPushed.push(layer);
+        }
+      } else {
+        if (instruction.keyword === 'WORKDIR') {
+          print(`${STAMP} Cmd: workdir`);
+          print(`${STAMP} Changed working directory to ${instruction.arguments}`);
+          print(`${STAMP} Creating directory ${instruction.arguments} with uid -1 and gid -1`);
+          print(`${STAMP} Taking snapshot of files...`);
+        } else if (instruction.keyword === 'COPY' || instruction.keyword === 'ADD') {
+          print(`${STAMP} Taking snapshot of files...`);
+        } else {
+          print(`${STAMP} No files changed in this command, skipping snapshotting.`);
+        }
+        now += otherSeconds;
       }
-      tick();
-      print(`${STAMP} Taking snapshot of full filesystem...`);
-    } else if (instruction.keyword === 'WORKDIR') {
-      print(`${STAMP} Cmd: workdir`);
-      print(`${STAMP} Changed working directory to ${instruction.arguments}`);
-      print(`${STAMP} Creating directory ${instruction.arguments} with uid -1 and gid -1`);
-      print(`${STAMP} Taking snapshot of files...`);
-    } else if (instruction.keyword === 'COPY' || instruction.keyword === 'ADD') {
-      print(`${STAMP} Taking snapshot of files...`);
-    } else {
-      print(`${STAMP} No files changed in this command, skipping snapshotting.`);
     }
   }
+  now += lastSeconds;
   if (!succeeded) {
     if (!failed && rule?.log) {
       // A failing rule with no RUN step to fail in: the error still shows its log.
       for (const line of rule.log.replace(/\n$/, '').split('\n')) print(line);
     }
-    tick();
     print(
       'error building image: error building stage: failed to execute command: waiting for process to exit: exit status 1',
     );
     return finish(1, []);
   }
-  tick();
   if (args.noPush) {
     print(`${STAMP} Skipping push to container registry due to --no-push flag`);
     return finish(0, []);
   }
   for (const destination of args.destinations) {
     print(`${STAMP} Pushing image to ${destination}`);
-    tick();
     const repository = destination.replace(/(:[^/:]*)?(@.*)?$/, '');
     print(`${STAMP} Pushed ${repository}@${digestFor(dockerfile)}`);
   }

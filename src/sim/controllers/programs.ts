@@ -6,8 +6,14 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import { matchBuildRule, matchPodRule, type ProcessRun, processRun } from '../behaviors.ts';
-import { kanikoTranscript, locateMountedFile, parseKanikoArgs, type TimedOutput } from './kaniko.ts';
-import { repositoryName } from './registry.ts';
+import {
+  KanikoLayerCache,
+  kanikoTranscript,
+  locateMountedFile,
+  parseKanikoArgs,
+  type TimedOutput,
+} from './kaniko.ts';
+import { repositoryName, type SimRegistry } from './registry.ts';
 import type { WorldContext } from './runtime.ts';
 
 export type TerminationReason = 'Completed' | 'Error' | 'OOMKilled';
@@ -65,11 +71,25 @@ export function isKanikoImage(ctx: WorldContext, image: string): boolean {
   return new RegExp(ctx.behaviors.kanikoImage).test(repositoryName(image));
 }
 
+/** Cached layers live beside the pushed images: one cache per simulated registry, gone with it. */
+const layerCaches = new WeakMap<SimRegistry, KanikoLayerCache>();
+
+export function kanikoLayerCache(registry: SimRegistry): KanikoLayerCache {
+  let cache = layerCaches.get(registry);
+  if (!cache) {
+    cache = new KanikoLayerCache();
+    layerCaches.set(registry, cache);
+  }
+  return cache;
+}
+
 /**
  * The Kaniko executor: reads the Dockerfile through the pod's mounts, lets the first matching
- * `builds` rule decide, and pushes its destinations when it succeeds.
+ * `builds` rule decide, reuses the layers earlier builds cached, and pushes its destinations when
+ * it succeeds.
  */
 export function kanikoResolver(ctx: WorldContext): ProgramResolver {
+  const layers = kanikoLayerCache(ctx.registry);
   return (pod, container) => {
     if (!container.image || !isKanikoImage(ctx, container.image) || !pod.spec) return undefined;
     const args = parseKanikoArgs([...(container.command ?? []).slice(1), ...(container.args ?? [])]);
@@ -92,7 +112,7 @@ export function kanikoResolver(ctx: WorldContext): ProgramResolver {
       };
     }
     const text = dockerfile;
-    const transcript = kanikoTranscript(text, args, matchBuildRule(ctx.behaviors, text));
+    const transcript = kanikoTranscript(text, args, matchBuildRule(ctx.behaviors, text), layers);
     return {
       output: transcript.output,
       exit: {
@@ -101,6 +121,8 @@ export function kanikoResolver(ctx: WorldContext): ProgramResolver {
         reason: transcript.exitCode === 0 ? 'Completed' : 'Error',
       },
       onExit: () => {
+        // Layers count once the build has exited by itself (a killed build caches none).
+        layers.record(transcript);
         for (const destination of transcript.pushed)
           ctx.registry.push(destination, transcript.digest, ctx.clock());
       },

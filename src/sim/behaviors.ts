@@ -32,7 +32,7 @@ const buildRuleSchema = z.strictObject({
   log: z.string().default(''),
   /** step: regex on RUN instructions; the first matching one is the failing step (default: the last RUN). */
   step: pattern.optional(),
-  /** runSeconds: how long the build takes in simulated seconds. */
+  /** runSeconds: how long an uncached build takes in simulated seconds (cached RUN layers take 2 % of their share). */
   runSeconds: z.number().nonnegative().default(3),
 });
 

@@ -48,7 +48,7 @@ describe('fractale sim', () => {
     await ready;
     expect(lines).toContain(`  export KUBECONFIG=${kubeconfigOut}`);
     expect(lines.find((line) => line.startsWith('CRDs installed:'))).toBe(
-      'CRDs installed: agentplans.fractale.dev, agentsteps.fractale.dev, miniclusters.flux-framework.org',
+      'CRDs installed: agentexperiments.fractale.dev, agentplans.fractale.dev, agentsteps.fractale.dev, miniclusters.flux-framework.org',
     );
     const kubeconfig = parse(readFileSync(kubeconfigOut, 'utf8'));
     expect(kubeconfig['current-context']).toBe('fractale-sim');

@@ -1,5 +1,5 @@
 // The install guides: the files they name exist, their helm commands render with the real helm, and
-// the names they create match what the chart expects.
+// the names they create match what the chart expects; and docs/experiments.md lists what the code has.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { root, runHelm } from '../../scripts/render-config.ts';
+import { CATEGORY_LABELS, FAILURE_CATEGORIES } from '../../src/analysis/taxonomy.ts';
+import { DEFAULT_PRICES } from '../../src/analysis/tokens.ts';
+import { validateAgentExperiment } from '../../src/experiment/validate.ts';
+import { CSV_COLUMNS } from '../../src/report/csv.ts';
 import { find, operatorEnv, parseManifests } from './manifests.ts';
 
 const GUIDES = ['docs/install-kind.md', 'docs/install-gke.md'];
@@ -124,5 +128,73 @@ describe('docs/install-kind.md', () => {
     const values = parse(readFileSync(join(root, 'charts/fractale/values-kind.yaml'), 'utf8'));
     expect(values.build).toEqual({ registry: 'kind-registry:5000', insecureRegistry: true });
     expect(values.image.repository).toBe('localhost:5001/fractale');
+  });
+});
+
+// docs/experiments.md: what it lists is what the code has, and what it names exists.
+describe('docs/experiments.md', () => {
+  const markdown = readFileSync(join(root, 'docs/experiments.md'), 'utf8');
+  /** The first column of the table after `heading` (up to the next heading), without backticks. */
+  const tableAfter = (heading: string): string[][] => {
+    const start = markdown.indexOf(`\n${heading}\n`);
+    expect(start, heading).toBeGreaterThan(0);
+    const rest = markdown.slice(start + heading.length + 2);
+    const end = rest.search(/\n#{2,4} /);
+    return (end < 0 ? rest : rest.slice(0, end))
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| ---'))
+      .slice(1)
+      .map((l) =>
+        l
+          .slice(2, -2)
+          .split(' | ')
+          .map((c) => c.replaceAll('`', '').trim()),
+      );
+  };
+
+  it('lists every column of each CSV, in order', () => {
+    for (const [file, columns] of Object.entries(CSV_COLUMNS))
+      expect(
+        tableAfter(`#### ${file}`).map((row) => row[0]),
+        file,
+      ).toEqual([...columns]);
+  });
+
+  it('lists the failure categories with their labels, and the default prices', () => {
+    expect(tableAfter('### The failure taxonomy').map((row) => [row[0], row[1]])).toEqual(
+      FAILURE_CATEGORIES.map((c) => [c, CATEGORY_LABELS[c]]),
+    );
+    const prices = tableAfter('### Tokens and cost').map(([model, input, output]) => [
+      model!.replace(/ \(.*\)$/, ''),
+      Number(input),
+      Number(output),
+    ]);
+    expect(prices).toEqual(
+      Object.entries(DEFAULT_PRICES).map(([m, p]) => [m, p.inputPerMillion, p.outputPerMillion]),
+    );
+  });
+
+  it('has an example AgentExperiment the operator accepts', () => {
+    const examples = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => parse(m[1]!))
+      .filter((doc) => doc?.kind === 'AgentExperiment');
+    expect(examples).toHaveLength(1);
+    for (const doc of examples) expect(validateAgentExperiment(doc)).toMatchObject({ ok: true });
+  });
+
+  it('links to pages and anchors that exist, and names files that exist', () => {
+    const slug = (heading: string) =>
+      heading
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} -]/gu, '')
+        .replaceAll(' ', '-');
+    const anchors = new Set([...markdown.matchAll(/^#{1,4} (.+)$/gm)].map((m) => slug(m[1]!)));
+    for (const [, target] of markdown.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (target!.startsWith('#')) expect(anchors, target).toContain(target!.slice(1));
+      else if (!/^https?:/.test(target!)) expect(existsSync(join(root, 'docs', target!)), target).toBe(true);
+    }
+    const paths = [...markdown.matchAll(/`((?:src|test|demo|docs|plans)\/[\w./-]+)`/g)].map((m) => m[1]!);
+    expect(paths.length).toBeGreaterThan(10);
+    for (const path of paths) expect(existsSync(join(root, path)), path).toBe(true);
   });
 });

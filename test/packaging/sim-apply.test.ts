@@ -69,12 +69,14 @@ afterAll(async () => {
 
 describe('the chart applied with kubectl to the simulated cluster', () => {
   it('creates the CRDs, which are then served', async () => {
-    expect(crds).toHaveLength(2);
+    expect(crds).toHaveLength(3);
     const { stdout } = await kubectl('apply', '-f', writeManifests('crds.yaml', crds));
+    expect(stdout).toContain('customresourcedefinition.apiextensions.k8s.io/agentexperiments.fractale.dev created');
     expect(stdout).toContain('customresourcedefinition.apiextensions.k8s.io/agentplans.fractale.dev created');
     expect(stdout).toContain('customresourcedefinition.apiextensions.k8s.io/agentsteps.fractale.dev created');
     const resources = await kubectl('api-resources', '--api-group', 'fractale.dev', '-o', 'name');
     expect(resources.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'agentexperiments.fractale.dev',
       'agentplans.fractale.dev',
       'agentsteps.fractale.dev',
     ]);

@@ -107,6 +107,8 @@ describe('reason rules', () => {
     ['ImagePullBackOff', 'image-pull', 'reason-image-pull'],
     ['ErrImagePull', 'image-pull', 'reason-image-pull'],
     ['ErrImageNeverPull', 'image-pull', 'reason-image-pull'],
+    // The operator's own name for a pull that failed (src/step/conditions.ts).
+    ['ImagePullFailed', 'image-pull', 'reason-image-pull'],
     ['InvalidImageName', 'image-pull', 'reason-image-pull'],
     ['OOMKilled', 'oom', 'reason-oom'],
     ['DeadlineExceeded', 'deadline', 'reason-deadline'],

@@ -105,7 +105,7 @@ const REASON_RULES: readonly Rule[] = [
   {
     id: 'reason-image-pull',
     category: 'image-pull',
-    match: /^(ImagePullBackOff|ErrImagePull|ErrImageNeverPull|InvalidImageName)$/i,
+    match: /^(ImagePullFailed|ImagePullBackOff|ErrImagePull|ErrImageNeverPull|InvalidImageName)$/i,
   },
   { id: 'reason-oom', category: 'oom', match: /^OOMKilled$/i },
   { id: 'reason-deadline', category: 'deadline', match: /^(DeadlineExceeded|Timeout)$/i },

@@ -114,6 +114,10 @@ export const historyEntry = z
       .describe(
         'stages: seconds the attempt spent in each phase (Generating, Building, Deploying, Running, Validating, Diagnosing, AwaitingHuman).',
       ),
+    askedHuman: z
+      .boolean()
+      .optional()
+      .describe('askedHuman: the attempt ended with a question to a person (AwaitingHuman).'),
   })
   .describe('One finished attempt.');
 export type HistoryEntry = z.infer<typeof historyEntry>;

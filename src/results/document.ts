@@ -165,8 +165,10 @@ export function buildResults(
         counts: {
           retries: Math.max(0, (status.attempt ?? 1) - 1),
           return_to_manager: history.filter((h) => h.reason === 'ReturnedToManager').length,
+          // Attempts that ended with a question to a person (older steps: a pending question).
           return_to_human:
-            history.filter((h) => h.phase === 'AwaitingHuman').length + (status.question ? 1 : 0),
+            history.filter((h) => h.askedHuman || h.phase === 'AwaitingHuman').length ||
+            (status.question ? 1 : 0),
         },
         history: history.map(
           (h): AttemptHistoryRecord => ({

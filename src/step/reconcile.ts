@@ -539,7 +539,7 @@ export class StepReconciler {
       return;
     }
     if (advice.returnToHuman) {
-      this.recordHistory(pass, 'Failed', reason, firstLine(failure ?? diagnostics));
+      this.recordHistory(pass, 'Failed', reason, firstLine(failure ?? diagnostics), { askedHuman: true });
       status.question = advice.question ?? advice.advice;
       await this.clearAnswer(step);
       this.toPhase(
@@ -615,7 +615,13 @@ export class StepReconciler {
     });
   }
 
-  private recordHistory(pass: Pass, phase: StepPhase, reason: string, message: string): void {
+  private recordHistory(
+    pass: Pass,
+    phase: StepPhase,
+    reason: string,
+    message: string,
+    extra: Pick<HistoryEntry, 'askedHuman'> = {},
+  ): void {
     const { status } = pass;
     const attempt = status.attempt ?? 1;
     const history = status.history ?? [];
@@ -634,6 +640,7 @@ export class StepReconciler {
       tokens: Math.max(0, (status.usage?.totalTokens ?? 0) - tokensSoFar),
       modelCalls: Math.max(0, (status.usage?.modelCalls ?? 0) - callsSoFar),
       ...(status.activeResource ? { resource: status.activeResource } : {}),
+      ...extra,
     };
     this.closeStage(status);
     if (status.stageSeconds && Object.keys(status.stageSeconds).length > 0)

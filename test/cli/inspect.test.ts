@@ -128,6 +128,12 @@ describe('fractale answer', () => {
     ]);
     expect(done.status?.phase).toBe('Succeeded');
     expect(done.status?.advice).toContain('Use in.reaxff.hns');
+    // The history says the first attempt asked a person; the wait counts in the next attempt's stages.
+    expect(done.status?.history?.map((h) => [h.attempt, h.outcome, h.askedHuman ?? false])).toEqual([
+      [1, 'Failed', true],
+      [2, 'Succeeded', false],
+    ]);
+    expect(Object.keys(done.status?.history?.[1]?.stages ?? {})).toContain('AwaitingHuman');
 
     const again = await fractale(['answer', 'ask', 'too late', ...kc()]);
     expect(again.code).toBe(1);

@@ -17,8 +17,10 @@ export type FollowOutcome<T> = { kind: 'finished'; object: T } | { kind: 'interr
 
 const TERMINAL: readonly string[] = TERMINAL_STEP_PHASES;
 
-export function resumeHint(conn: Connection, what: 'steps' | 'plans'): string {
+export function resumeHint(conn: Connection, what: 'steps' | 'plans' | 'experiments'): string {
   const ns = conn.namespace === 'default' ? '' : ` -n ${conn.namespace}`;
+  if (what === 'experiments')
+    return `Stopped following; the work goes on in the cluster. Check on it with \`fractale experiment get${ns}\` or \`kubectl get agentexperiments${ns}\``;
   return `Stopped following; the work goes on in the cluster. Check on it with \`fractale get ${what}${ns}\` or \`kubectl get agentsteps${ns} -w\``;
 }
 

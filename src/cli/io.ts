@@ -31,6 +31,12 @@ export function processIO(): CliIO {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Output piped into `head` (or a closed pager) is not an error: stop writing, as Unix tools do.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   return {
     stdout: process.stdout,
     stderr: process.stderr,

@@ -92,7 +92,10 @@ export class ExperimentReconciler {
 
   private async advance(pass: Pass): Promise<void> {
     const { experiment, status } = pass;
-    if (status.phase === 'Failed') return;
+    const generation = experiment.metadata.generation ?? 0;
+    // An invalid experiment stays Failed until its spec is edited; an edit that fixes it runs it.
+    if (status.phase === 'Failed' && status.observedGeneration === generation) return;
+    status.observedGeneration = generation;
     const valid = validateAgentExperiment(experiment);
     if (!valid.ok) {
       this.finish(
@@ -104,7 +107,8 @@ export class ExperimentReconciler {
       return;
     }
     const spec = valid.value.spec;
-    if (!status.phase || status.phase === 'Pending') {
+    if (!status.phase || status.phase === 'Pending' || status.phase === 'Failed') {
+      delete status.completionTime;
       status.phase = 'Running';
       status.startTime = iso(this.now());
       const cells = experimentCells(spec);
@@ -114,7 +118,6 @@ export class ExperimentReconciler {
         message: `Started: ${cells.length} cell(s) × ${spec.matrix.repetitions} repetition(s), at most ${spec.concurrency} plan(s) at once`,
       });
     }
-    status.observedGeneration = experiment.metadata.generation ?? 0;
     // The runs follow the current spec: more repetitions add plans, a higher concurrency applies at
     // once; plans already created keep the spec they were created with.
     const runs = experimentRuns(experiment.metadata.name!, spec);

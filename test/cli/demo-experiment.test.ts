@@ -33,7 +33,7 @@ describe('fractale demo experiment', () => {
     expect(out).toContain('AgentExperiment demo: Completed, 18/18 plans ended (18 succeeded, 0 failed)');
     expect(out).toContain('Plans: 18, succeeded 18 (100 %)');
     expect(out).toMatch(
-      /repeated mistake: lammps-vague starts with "TLS \/ CA certificates" in 3 of 3 repetitions/,
+      /repeated mistake: lammps-vague build starts with "TLS \/ CA certificates" in 3 of 3 repetitions/,
     );
     expect(out).toContain(`Report: ${join(results, 'report.html')}`);
     for (const file of [

@@ -259,5 +259,21 @@ describe('AgentExperiment', () => {
     expect(refused.status?.message).toContain('application other: spec.plan.steps[1].context.maxRuntime');
     const plans = await op.client.list(RESOURCES.agentPlans, 'default');
     expect(plans.items).toHaveLength(0);
-  }, 120_000);
+
+    // An edit that makes it valid runs it: Failed is not for good.
+    await op.client.patch(RESOURCES.agentExperiments, 'default', 'invalid', {
+      spec: {
+        matrix: { applications: [{ name: 'other', context: { application: 'lammps' } }], repetitions: 1 },
+      },
+    });
+    const fixed = await waitForPhase<Experiment>(
+      op.client,
+      'AgentExperiment',
+      'default',
+      'invalid',
+      ['Completed'],
+      120_000,
+    );
+    expect(fixed.status).toMatchObject({ plans: 1, succeeded: 1, reason: 'AllPlansEnded' });
+  }, 240_000);
 });

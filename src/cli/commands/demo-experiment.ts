@@ -32,7 +32,7 @@ export const EXPERIMENT_SCRIPT = root('demo/experiment.script.yaml');
 export const EXPERIMENT_BEHAVIORS = root('demo/experiment.behaviors.yaml');
 /** Where the report goes without --results: one folder, emptied by each run. */
 export const EXPERIMENT_REPORT = join(tmpdir(), 'fractale-demo-experiment');
-/** Simulated durations are multiplied by this: 18 plans take about a minute. */
+/** Simulated durations are multiplied by this: the 18 plans take about ten seconds. */
 export const EXPERIMENT_SPEED = 0.02;
 
 type Experiment = AgentExperiment & KubeObject;
@@ -103,7 +103,7 @@ export async function runExperimentDemo(options: ExperimentDemoOptions, ctx: Com
     for (const mistake of summary.repeatedMistakes.slice(0, 5))
       println(
         io.stdout,
-        `  repeated mistake: ${mistake.cell} starts with "${mistake.label}" in ${mistake.repetitions} of ${mistake.of} repetitions`,
+        `  repeated mistake: ${mistake.cell}${mistake.step ? ` ${mistake.step}` : ''} starts with "${mistake.label}" in ${mistake.repetitions} of ${mistake.of} repetitions`,
       );
     println(io.stdout, `Report: ${join(dir, 'report.html')} (CSVs and summary.json beside it)`);
     if (done.status?.phase !== 'Completed') ctx.exit(EXIT.failed);

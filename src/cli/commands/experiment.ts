@@ -137,7 +137,7 @@ async function runExperiment(file: string, options: RunOptions, ctx: CommandCont
   }
   const outcome = await followExperiment(conn, name, io);
   if (outcome.kind === 'interrupted') {
-    println(io.stderr, resumeHint(conn, 'plans'));
+    println(io.stderr, resumeHint(conn, 'experiments'));
     ctx.exit(EXIT.interrupted);
     return;
   }

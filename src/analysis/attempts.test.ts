@@ -115,6 +115,7 @@ describe('attempt rows', () => {
       cell: 'lammps-vague',
       variant: 'vague',
       repetition: 2,
+      planStatus: 'Succeeded',
       step: 'build',
       agent: 'build',
       reason: 'BuildFailed',
@@ -122,5 +123,36 @@ describe('attempt rows', () => {
       tokens: 3170,
       modelCalls: 2,
     });
+    // The first keys of a row, in order: the run's key, then its plan's outcome.
+    expect(Object.keys(vagueR2Build[0]!).slice(0, 8)).toEqual([
+      'plan',
+      'cell',
+      'application',
+      'variant',
+      'model',
+      'repetition',
+      'planStatus',
+      'step',
+    ]);
+  });
+
+  it("carry the plan's outcome, so attempts to success come from the rows alone", () => {
+    expect(
+      new Set(rows.filter((r) => r.plan === 'agents-lammps-specific-r2').map((r) => r.planStatus)),
+    ).toEqual(new Set(['Failed']));
+    const perRun = new Map<string, { cell: string; attempts: number }>();
+    for (const r of rows.filter((row) => row.planStatus === 'Succeeded')) {
+      const run = perRun.get(r.plan) ?? { cell: r.cell, attempts: 0 };
+      run.attempts += 1;
+      perRun.set(r.plan, run);
+    }
+    for (const cell of ['lammps-specific', 'lammps-vague']) {
+      const fromRows = [...perRun.values()].filter((r) => r.cell === cell).map((r) => r.attempts);
+      const expected = cellSummary(summaries.filter((s) => s.cell === cell)).attempts;
+      expect(
+        fromRows.sort((a, b) => a - b),
+        cell,
+      ).toEqual(expected.histogram.flatMap((h) => Array<number>(h.count).fill(h.value)));
+    }
   });
 });

@@ -123,7 +123,7 @@ export function groupSummaries(
   return groups;
 }
 
-/** One row per attempt of every step run, with a category for each failed one. */
+/** One row per attempt of every step run, with its plan's outcome and a category for each failed one. */
 export function attemptRows(runs: readonly RunRecord[]): AttemptRow[] {
   const rows: AttemptRow[] = [];
   for (const run of runs) {
@@ -135,6 +135,7 @@ export function attemptRows(runs: readonly RunRecord[]): AttemptRow[] {
         const category = h.outcome === 'Failed' ? classifyAttempt(h, asset).category : undefined;
         rows.push({
           ...key,
+          planStatus: run.results.status,
           ...stepKey(step),
           attempt: h.attempt,
           outcome: h.outcome,

@@ -10,6 +10,7 @@ describe('failure records', () => {
     expect(failures).toHaveLength(11);
     const tls = failures.find((f) => f.plan === 'agents-lammps-vague-r1')!;
     expect(tls).toMatchObject({
+      planStatus: 'Succeeded',
       step: 'build',
       stepRun: 'agents-lammps-vague-r1-build',
       attempt: 1,
@@ -19,6 +20,11 @@ describe('failure records', () => {
       message: 'The build failed: exit status 128',
     });
     expect(tls.evidence).toContain('server certificate verification failed');
+    // The failures of the run that never succeeded can be kept apart without a join.
+    expect(failures.filter((f) => f.planStatus === 'Failed').map((f) => f.plan)).toEqual(
+      failures.filter((f) => f.plan === 'agents-lammps-specific-r2').map((f) => f.plan),
+    );
+    expect(failures.filter((f) => f.planStatus === 'Failed').length).toBeGreaterThan(0);
     // The job that returned to the manager had run out of time: its diagnostics say so.
     expect(
       failures.filter((f) => f.plan === 'agents-lammps-vague-r3' && f.step === 'kubernetes-job'),

@@ -28,6 +28,7 @@ export function failureRecords(runs: readonly RunRecord[]): FailureRecord[] {
         const { category, evidence } = classifyAttempt(h, assets.get(h.attempt));
         records.push({
           ...key,
+          planStatus: run.results.status,
           ...stepKey(step),
           attempt: h.attempt,
           reason: h.reason,

@@ -67,6 +67,13 @@ describe('analyze', () => {
     expect(summary.stages.length).toBeGreaterThan(0);
     expect(summary.buildCache).toHaveLength(5);
     expect(summary.calls).toHaveLength(32);
+    // Every row of attempts.csv, failures.csv, calls.csv and stages.csv has its plan's outcome.
+    const status = new Map(summary.runs.map((r) => [r.plan, r.status]));
+    for (const row of [...summary.attempts, ...summary.failures, ...summary.calls, ...summary.stages])
+      expect(row.planStatus, row.plan).toBe(status.get(row.plan));
+    // And every call its step run, one of the attempts' step runs.
+    const stepRuns = new Set(summary.attempts.map((a) => a.stepRun));
+    for (const call of summary.calls) expect(stepRuns, call.stepRun).toContain(call.stepRun);
     expect(summary.artifacts).toHaveLength(8);
     expect(summary.artifacts[0]).toEqual({
       cell: 'lammps-specific',

@@ -20,6 +20,12 @@ describe('stage records', () => {
     expect(total('deploy')).toBe(29);
   });
 
+  it("carry the plan's outcome", () => {
+    expect(
+      stages.every((s) => s.planStatus === (s.plan === 'agents-lammps-specific-r2' ? 'Failed' : 'Succeeded')),
+    ).toBe(true);
+  });
+
   it('ignore phases that are not stages of work', () => {
     // vague r2's first job attempt spent 1 s Pending.
     const attempt = stages.filter(

@@ -25,7 +25,14 @@ export function stageRecords(runs: readonly RunRecord[]): StageRecord[] {
         for (const [phase, seconds] of Object.entries(h.stages)) {
           const stage = Object.hasOwn(PHASE_STAGES, phase) ? PHASE_STAGES[phase] : undefined;
           if (stage === undefined || typeof seconds !== 'number') continue;
-          records.push({ ...key, ...stepKey(step), attempt: h.attempt, stage, seconds });
+          records.push({
+            ...key,
+            planStatus: run.results.status,
+            ...stepKey(step),
+            attempt: h.attempt,
+            stage,
+            seconds,
+          });
         }
   }
   return records;

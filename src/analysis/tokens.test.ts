@@ -21,7 +21,9 @@ describe('call records', () => {
       variant: 'specific',
       model: '',
       repetition: 1,
+      planStatus: 'Succeeded',
       step: 'build',
+      stepRun: 'agents-lammps-specific-r1-build',
       agent: 'build',
       attempt: 1,
       promptTokens: 1000,
@@ -29,6 +31,21 @@ describe('call records', () => {
       totalTokens: 1300,
       seconds: 4.2,
     });
+  });
+
+  it('name their step run, so the calls of a recovery stay apart from the first run', () => {
+    const calls = callRecords(runs).filter((c) => c.plan === 'agents-lammps-vague-r3' && c.step === 'build');
+    const byRun = new Map<string, number[]>();
+    for (const c of calls) byRun.set(c.stepRun!, [...(byRun.get(c.stepRun!) ?? []), c.attempt]);
+    // Both step runs have an attempt 1: only step_run tells them apart.
+    expect([...byRun.keys()]).toEqual(['agents-lammps-vague-r3-build', 'agents-lammps-vague-r3-build-r2']);
+    for (const attempts of byRun.values()) expect(attempts).toContain(1);
+    expect(calls.every((c) => c.planStatus === 'Succeeded')).toBe(true);
+    expect(
+      callRecords(runs)
+        .filter((c) => c.plan === 'agents-lammps-specific-r2')
+        .every((c) => c.planStatus === 'Failed'),
+    ).toBe(true);
   });
 });
 

@@ -20,7 +20,7 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 },
 };
 
-/** One record per model call the steps recorded (their agents and the debug helper). */
+/** One record per model call the steps recorded (their agents and the debug helper), by step run. */
 export function callRecords(runs: readonly RunRecord[]): CallRecord[] {
   const records: CallRecord[] = [];
   for (const run of runs) {
@@ -29,7 +29,10 @@ export function callRecords(runs: readonly RunRecord[]): CallRecord[] {
       for (const call of step.metadata.ask_gemini)
         records.push({
           ...key,
+          planStatus: run.results.status,
           step: step.step,
+          // The step run, so the calls of `<plan>-build` and `<plan>-build-r2` stay apart.
+          stepRun: step.name,
           agent: call.agent,
           attempt: call.attempt,
           promptTokens: call.prompt_token_count,

@@ -102,6 +102,12 @@ export interface GroupSummary {
 
 /** One attempt of one step run: the row of attempts.csv. */
 export interface AttemptRow extends RunKey {
+  /**
+   * How the plan ended (its results' `status`: Succeeded or Failed), as on RunSummary.status, so a
+   * row can be kept or dropped by its run's outcome without a join. Always set by src/analysis;
+   * optional only so summaries built by hand need not carry it.
+   */
+  planStatus?: string;
   step: string;
   /** The AgentStep that ran it (`<plan>-<step>`, `-r2` after a recovery). */
   stepRun: string;
@@ -119,6 +125,8 @@ export interface AttemptRow extends RunKey {
 }
 
 export interface FailureRecord extends RunKey {
+  /** As in AttemptRow. */
+  planStatus?: string;
   step: string;
   stepRun: string;
   agent: string;
@@ -167,6 +175,8 @@ export interface CellConsistency {
 export type Stage = 'generate' | 'build' | 'deploy' | 'run' | 'validate' | 'diagnose' | 'human';
 
 export interface StageRecord extends RunKey {
+  /** As in AttemptRow. */
+  planStatus?: string;
   step: string;
   stepRun: string;
   agent: string;
@@ -185,7 +195,15 @@ export interface BuildCacheRecord extends RunKey {
 }
 
 export interface CallRecord extends RunKey {
+  /** As in AttemptRow. */
+  planStatus?: string;
   step: string;
+  /**
+   * The AgentStep the call was made for (`<plan>-<step>`, `-r2` after a recovery): with `attempt`,
+   * the attempt of attempts.csv it belongs to. Always set by src/analysis; optional only so
+   * summaries built by hand need not carry it.
+   */
+  stepRun?: string;
   agent: string;
   attempt: number;
   promptTokens: number;

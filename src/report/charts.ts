@@ -1,6 +1,7 @@
 // The report's charts as Vega-Lite specs, one small function per chart, each reading only the
 // Summary. A function returns undefined when it has nothing to draw: the page then says so.
 import type { TopLevelSpec } from 'vega-lite';
+import { compareText } from '../analysis/stats.ts';
 import type { CellConsistency, Stage, Summary } from '../analysis/types.ts';
 
 export interface Chart {
@@ -173,6 +174,62 @@ export function failureBars(summary: Summary): Chart | undefined {
   };
 }
 
+/**
+ * Where the agents change a Dockerfile when they retry: per instruction keyword (FROM, RUN, COPY, ...)
+ * of the first instruction that differs from the previous attempt's, how many retries, by application.
+ * Other artifacts' changes have no keyword and are left out (the page's table lists them).
+ */
+export function changeKeywords(summary: Summary): Chart | undefined {
+  const counts = new Map<string, { keyword: string; application: string; count: number }>();
+  const totals = new Map<string, number>();
+  for (const c of summary.changes) {
+    const keyword = c.firstChangedInstruction;
+    if (keyword === undefined) continue;
+    const id = `${keyword}\0${c.application}`;
+    const entry = counts.get(id) ?? { keyword, application: c.application, count: 0 };
+    entry.count += 1;
+    counts.set(id, entry);
+    totals.set(keyword, (totals.get(keyword) ?? 0) + 1);
+  }
+  if (counts.size === 0) return undefined;
+  // Most frequent keyword on top; ties by name, so the order does not depend on the runs'.
+  const keywords = [...totals].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0])).map(([k]) => k);
+  const applications = summary.axes.applications.filter((a) =>
+    [...counts.values()].some((v) => v.application === a),
+  );
+  return {
+    id: 'change-keywords',
+    title: 'First changed Dockerfile instruction per retry',
+    mark: 'rect',
+    how: 'A bar counts the retries whose Dockerfile first differs from the previous attempt\u2019s at an instruction of that kind, split by application. A long RUN bar means the agents fix install and build commands; FROM means they switch the base image, which rebuilds every layer. Changes to manifests and scripts have no instruction and are only in the table.',
+    spec: {
+      config: CONFIG,
+      data: { values: [...counts.values()] },
+      width: 420,
+      height: { step: 26 },
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: 'keyword', type: 'nominal', title: 'instruction', sort: keywords },
+        x: {
+          field: 'count',
+          type: 'quantitative',
+          aggregate: 'sum',
+          stack: 'zero',
+          title: 'retries',
+          axis: { tickMinStep: 1, format: 'd' },
+        },
+        color: {
+          field: 'application',
+          type: 'nominal',
+          title: 'application',
+          sort: applications,
+          legend: { orient: 'bottom' },
+        },
+      },
+    },
+  };
+}
+
 /** The chart id of `summary.consistency[index]`. */
 export const similarityId = (index: number): string => `similarity-${index}`;
 
@@ -305,6 +362,7 @@ export function reportCharts(summary: Summary): Chart[] {
     successMatrix(summary),
     attemptsHistogram(summary),
     failureBars(summary),
+    changeKeywords(summary),
     ...summary.consistency.map((c, i) => similarityHeatmap(summary, c, i)),
     stageBoxplot(summary),
     buildCacheScatter(summary),

@@ -14,6 +14,7 @@ const key = {
 const rows: AttemptRow[] = [
   {
     ...key,
+    planStatus: 'Succeeded',
     step: 'build',
     stepRun: 'p-1-build',
     agent: 'build',
@@ -27,6 +28,7 @@ const rows: AttemptRow[] = [
   },
   {
     ...key,
+    planStatus: 'Succeeded',
     step: 'build',
     stepRun: 'p-1-build',
     agent: 'build',
@@ -43,9 +45,9 @@ const rows: AttemptRow[] = [
 describe('CSV', () => {
   it('writes a header of snake_case names and RFC 4180 rows, empty for undefined', () => {
     expect(toCsv(rows, ATTEMPT_COLUMNS)).toBe(
-      'plan,cell,application,variant,model,repetition,step,step_run,agent,attempt,outcome,reason,category,seconds,tokens,model_calls,changed_lines\r\n' +
-        'p-1,lammps-gcc,lammps,gcc,,1,build,p-1-build,build,1,Failed,"said ""no"", then\nquit, twice",missing-package,12.5,1000,1,\r\n' +
-        'p-1,lammps-gcc,lammps,gcc,,1,build,p-1-build,build,2,Succeeded,Built,,0.30000000000000004,0,2,3\r\n',
+      'plan,cell,application,variant,model,repetition,plan_status,step,step_run,agent,attempt,outcome,reason,category,seconds,tokens,model_calls,changed_lines\r\n' +
+        'p-1,lammps-gcc,lammps,gcc,,1,Succeeded,build,p-1-build,build,1,Failed,"said ""no"", then\nquit, twice",missing-package,12.5,1000,1,\r\n' +
+        'p-1,lammps-gcc,lammps,gcc,,1,Succeeded,build,p-1-build,build,2,Succeeded,Built,,0.30000000000000004,0,2,3\r\n',
     );
   });
 
@@ -74,13 +76,13 @@ describe('CSV', () => {
     for (const [name, text] of Object.entries(files))
       expect(text).toBe(CSV_COLUMNS[name]!.join(',') + '\r\n');
     expect(files['stages.csv']).toBe(
-      'plan,cell,application,variant,model,repetition,step,step_run,agent,attempt,stage,seconds\r\n',
+      'plan,cell,application,variant,model,repetition,plan_status,step,step_run,agent,attempt,stage,seconds\r\n',
     );
     expect(files['calls.csv']).toBe(
-      'plan,cell,application,variant,model,repetition,step,agent,attempt,prompt_tokens,output_tokens,total_tokens,seconds\r\n',
+      'plan,cell,application,variant,model,repetition,plan_status,step,step_run,agent,attempt,prompt_tokens,output_tokens,total_tokens,seconds\r\n',
     );
     expect(files['failures.csv']).toBe(
-      'plan,cell,application,variant,model,repetition,step,step_run,agent,attempt,reason,category,label,evidence,message\r\n',
+      'plan,cell,application,variant,model,repetition,plan_status,step,step_run,agent,attempt,reason,category,label,evidence,message\r\n',
     );
   });
 });

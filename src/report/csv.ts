@@ -4,8 +4,8 @@
 // JavaScript prints them (unformatted), undefined and null as an empty field.
 import type { AttemptRow, CallRecord, FailureRecord, StageRecord, Summary } from '../analysis/types.ts';
 
-/** Where a row sits: the first columns of every file. */
-const KEY = ['plan', 'cell', 'application', 'variant', 'model', 'repetition'] as const;
+/** Where a row sits, and how its plan ended (to filter by outcome without a join): the first columns of every file. */
+const KEY = ['plan', 'cell', 'application', 'variant', 'model', 'repetition', 'planStatus'] as const;
 
 /** attempts.csv: one row per attempt of a step run. */
 export const ATTEMPT_COLUMNS = [
@@ -41,6 +41,7 @@ export const FAILURE_COLUMNS = [
 export const CALL_COLUMNS = [
   ...KEY,
   'step',
+  'stepRun',
   'agent',
   'attempt',
   'promptTokens',

@@ -41,8 +41,12 @@ describe.each(SUMMARIES)('report.html of the $name summary', ({ summary: make })
     const html = await reportHtml(summary);
     for (const [id] of SECTIONS) expect(html.includes(`<section id="${id}">`), id).toBe(true);
     const charts = reportCharts(summary);
-    // A similarity map for each cell and step with two successful artifacts or more.
-    expect(charts.length).toBe(5 + summary.consistency.filter((c) => c.plans.length > 1).length);
+    // A similarity map for each cell and step with two successful artifacts or more; the change
+    // chart when a Dockerfile changed between attempts.
+    const changed = summary.changes.some((c) => c.firstChangedInstruction !== undefined);
+    expect(charts.length).toBe(
+      5 + (changed ? 1 : 0) + summary.consistency.filter((c) => c.plans.length > 1).length,
+    );
     for (const chart of charts) {
       const drawn = new RegExp(
         `<figure class="chart" id="chart-${chart.id}"[^>]*>\\s*<figcaption>[^<]*</figcaption>\\s*<svg`,
@@ -85,6 +89,8 @@ describe('report.html', () => {
     expect(has(html, 'No stage times recorded')).toBe(true);
     expect(has(html, 'nothing to say about the build cache')).toBe(true);
     expect(has(html, 'No model calls recorded')).toBe(true);
+    expect(has(html, 'No step run has two attempts with an artifact')).toBe(true);
+    expect(has(html, 'data-chart="change-keywords"')).toBe(false);
     expect(has(html, 'data-chart="failure-bars"')).toBe(false);
     expect(has(html, 'data-chart="similarity-0"')).toBe(false);
     expect(has(html, 'data-chart="success-matrix"')).toBe(true);
@@ -113,6 +119,78 @@ describe('report.html', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the changes section', () => {
+  /** The page's section of that id. */
+  const section = (html: string, id: string): string =>
+    html.slice(
+      html.indexOf(`<section id="${id}">`),
+      html.indexOf('</section>', html.indexOf(`<section id="${id}">`)),
+    );
+  const LABEL = '<img src=x onerror=alert(1)>';
+
+  it('comes after the failures, with the change chart and a table per cell', async () => {
+    const summary = analyzedSummary();
+    const ids = SECTIONS.map(([id]) => id);
+    expect(ids.indexOf('changes')).toBe(ids.indexOf('failures') + 1);
+    expect(SECTIONS[ids.indexOf('changes')]![1]).toBe('What changed between attempts');
+    const html = section(await reportHtml(summary), 'changes');
+    expect(has(html, '<h2>What changed between attempts</h2>')).toBe(true);
+    expect(has(html, /<figure class="chart" id="chart-change-keywords"[^>]*data-mark="rect">/)).toBe(true);
+    expect(html.match(/<h3>/g)?.length).toBe(2);
+    expect(has(html, '<h3>lammps-specific</h3>')).toBe(true);
+    expect(has(html, '<h3>lammps-vague</h3>')).toBe(true);
+    // One row per change that changed lines (every change of the fixtures did).
+    expect(html.match(/<tr><td>/g)?.length).toBe(summary.changes.length);
+    // specific r2's link fix changed the fifth instruction, the last RUN; its job the 14th line.
+    // The plan's name is the one the experiment derives from cell and repetition: not repeated.
+    expect(html).toContain(
+      '<tr><td>2</td><td>build</td><td class="n">1 \u2192 2</td><td class="n">2</td><td><code>RUN #5: cmake ../cmake -DPKG_REAXFF=on -DBUILD_MPI=on -DBUILD_OMP=on &amp;&amp; make -j4 &amp;&amp; make install</code></td><td>\u2014</td></tr>',
+    );
+    expect(html).toContain('<td><code>line 14: command: [&quot;mpirun&quot;, &quot;-np&quot;');
+    expect(html.match(/<td>\u2014<\/td><\/tr>/g)?.length).toBe(summary.changes.length);
+  });
+
+  it("renders model-written labels and instructions as text, clipped, a recovery's step run named", async () => {
+    const summary = analyzedSummary();
+    const [first, second, third] = summary.changes;
+    first!.label = LABEL;
+    second!.firstChanged = `image: x ${HOSTILE} ${'y'.repeat(200)}`;
+    third!.stepRun = `${third!.plan}-${third!.step}-r2`;
+    third!.linesChanged = 0;
+    const html = section(await reportHtml(summary), 'changes');
+    expect(has(html, '<img')).toBe(false);
+    expect(has(html, '</script')).toBe(false);
+    expect(html).toContain(`<td>${escapeHtml(LABEL)}</td></tr>`);
+    const clipped = /<code>line 14: image: x ([^<]*)<\/code>/.exec(html)?.[1];
+    expect(clipped).toBeDefined();
+    expect(clipped!.startsWith(escapeHtml(HOSTILE))).toBe(true);
+    expect(clipped!.endsWith('y\u2026')).toBe(true);
+    // 120 characters shown, the ellipsis included.
+    const shown = `line 14: image: x ${clipped!.replace(escapeHtml(HOSTILE), HOSTILE)}`;
+    expect(Array.from(shown)).toHaveLength(120);
+    // An unchanged resubmission is counted, not listed.
+    expect(html).toContain(
+      '1 retry resubmitted the previous attempt\u2019s artifact unchanged (not listed).',
+    );
+    expect(html.match(/<tr><td>/g)?.length).toBe(summary.changes.length - 1);
+    third!.linesChanged = 2;
+    third!.plan = 'by-hand';
+    const again = section(await reportHtml(summary), 'changes');
+    expect(again).toContain(`<td>${third!.step} (${third!.stepRun})</td>`);
+    // A plan not named after its cell and repetition is named.
+    expect(again).toContain(`<tr><td>${third!.repetition} (by-hand)</td>`);
+  });
+
+  it('says so when no Dockerfile changed, and lists the other changes', async () => {
+    const summary = analyzedSummary();
+    summary.changes = summary.changes.filter((c) => c.firstChangedInstruction === undefined);
+    const html = section(await reportHtml(summary), 'changes');
+    expect(has(html, 'data-chart="change-keywords"')).toBe(false);
+    expect(has(html, 'No Dockerfile changed between attempts')).toBe(true);
+    expect(html.match(/<tr><td>/g)?.length).toBe(summary.changes.length);
   });
 });
 

@@ -2,7 +2,13 @@
 // assembled from the Summary and the charts already rendered to SVG. Every text from the summary is
 // escaped: names, reasons and artifacts are model-written or user-written, never markup.
 import { createTwoFilesPatch } from 'diff';
-import type { CellConsistency, CellSummary, FinalArtifact, Summary } from '../analysis/types.ts';
+import type {
+  CellConsistency,
+  CellSummary,
+  ChangeRecord,
+  FinalArtifact,
+  Summary,
+} from '../analysis/types.ts';
 import type { Chart } from './charts.ts';
 import { similarityId } from './charts.ts';
 import { CSV_COLUMNS } from './csv.ts';
@@ -21,6 +27,7 @@ export const SECTIONS = [
   ['matrix', 'Success per cell'],
   ['attempts', 'Attempts to success'],
   ['failures', 'Failures'],
+  ['changes', 'What changed between attempts'],
   ['consistency', 'Consistency of the final artifacts'],
   ['stages', 'Time per stage and the build cache'],
   ['tokens', 'Tokens and cost'],
@@ -61,7 +68,7 @@ figure{margin:1em 0;break-inside:avoid}figcaption{font-weight:600;margin-bottom:
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.5em;white-space:pre-wrap;word-break:break-word;font-size:.85em;margin:.3em 0}
-.diff span{display:block}.diff .add{background:#e6ffec}.diff .del{background:#ffebe9}.diff .hunk{color:#6a737d}
+.changes table{width:100%}.changes th:nth-child(5){width:50%}.diff span{display:block}.diff .add{background:#e6ffec}.diff .del{background:#ffebe9}.diff .hunk{color:#6a737d}
 .grid{display:flex;flex-wrap:wrap;gap:0 2.5em}.grid>div{flex:0 1 480px;min-width:0}
 details{margin:.4em 0}summary{cursor:pointer}details>div{margin-left:1em}
 @media print{body{max-width:none;margin:0}nav{display:none}a{color:inherit}}
@@ -80,6 +87,7 @@ export function buildPage(
     matrix: matrix(summary, byId),
     attempts: attempts(summary, byId),
     failures: failures(summary, byId),
+    changes: changes(summary, byId),
     consistency: consistency(summary, byId),
     stages: stages(byId),
     tokens: tokens(summary),
@@ -197,6 +205,96 @@ function failures(summary: Summary, charts: Map<string, RenderedChart>): string 
     );
   }
   return parts.join('\n');
+}
+
+/** The longest text of a change the table shows, in characters; summary.json has the whole. */
+const CLIP = 120;
+
+function changes(summary: Summary, charts: Map<string, RenderedChart>): string {
+  if (summary.changes.length === 0) {
+    return empty(
+      'No step run has two attempts with an artifact (every step succeeded at once, or kept no artifacts): nothing to compare.',
+    );
+  }
+  const chart = charts.get('change-keywords');
+  const parts = [
+    chart ? figure(chart) : empty('No Dockerfile changed between attempts: no instruction to count.'),
+  ];
+  const changed = summary.changes.filter((c) => c.linesChanged > 0);
+  const same = summary.changes.length - changed.length;
+  if (same > 0) {
+    parts.push(
+      empty(
+        `${same} retr${same === 1 ? 'y' : 'ies'} resubmitted the previous attempt\u2019s artifact unchanged (not listed).`,
+      ),
+    );
+  }
+  if (changed.length === 0) return parts.join('\n');
+  parts.push('<div class="changes">');
+  parts.push(
+    '<p class="how">One row per retry whose artifact differs from the previous attempt\u2019s of the same step run. ' +
+      '<em>First change</em> is the first Dockerfile instruction that differs, as its keyword and position (RUN #2 is the second instruction), or the first differing line of a manifest or script (blank lines not counted); ' +
+      'the layers of a Dockerfile before it can come from the build cache. The label is a model\u2019s name for the change, written by <code>--analyze</code>; \u2014 when there is none.</p>',
+  );
+  const cells = [...new Set([...summary.cells.map((c) => c.name), ...changed.map((c) => c.cell)])];
+  const quiet: string[] = [];
+  for (const cell of cells) {
+    const own = changed.filter((c) => c.cell === cell);
+    if (own.length === 0) {
+      if (summary.cells.some((c) => c.name === cell)) quiet.push(cell);
+      continue;
+    }
+    parts.push(
+      `<h3>${escapeHtml(cell)}</h3>`,
+      table(
+        ['repetition', 'step', 'attempts', 'lines changed', 'first change', 'label'],
+        own.map((c) => [
+          text(runName(summary, c)),
+          text(c.stepRun === `${c.plan}-${c.step}` ? c.step : `${c.step} (${c.stepRun})`),
+          num(`${c.fromAttempt} \u2192 ${c.toAttempt}`),
+          num(integer(c.linesChanged)),
+          firstChange(c),
+          text(c.label ?? '\u2014'),
+        ]),
+      ),
+    );
+  }
+  parts.push('</div>');
+  if (quiet.length > 0) parts.push(empty(`No retry changed an artifact in: ${quiet.join(', ')}.`));
+  return parts.join('\n');
+}
+
+/**
+ * A change's run in its cell's table: the repetition, and the plan's name unless it is the one the
+ * experiment derives from the cell and repetition (`<experiment>-<cell>-r<N>`).
+ */
+function runName(summary: Summary, change: ChangeRecord): string {
+  const derived =
+    summary.experiment !== undefined &&
+    change.plan === `${summary.experiment}-${change.cell}-r${change.repetition}`;
+  return derived ? String(change.repetition) : `${change.repetition} (${change.plan})`;
+}
+
+/** `RUN #2: apt-get install …` (1-based position), `line 13: command: …`, clipped, as escaped code. */
+function firstChange(change: ChangeRecord): Cell {
+  const { firstChanged, firstChangedIndex, firstChangedInstruction: keyword } = change;
+  if (firstChanged === undefined || firstChangedIndex === undefined)
+    return `<span class="empty">whitespace or comments only</span>`;
+  const position = firstChangedIndex + 1;
+  // A Dockerfile's instruction text starts with its keyword (src/analysis/artifact.ts): not repeated.
+  const rest =
+    keyword !== undefined && firstChanged.startsWith(keyword)
+      ? firstChanged.slice(keyword.length).trim()
+      : firstChanged;
+  const where = keyword !== undefined ? `${keyword} #${position}` : `line ${position}`;
+  const shown = rest === '' ? where : `${where}: ${rest}`;
+  return `<code>${escapeHtml(clip(shown, CLIP))}</code>`;
+}
+
+/** At most `max` characters (code points, so no surrogate pair is cut), with … when cut. */
+function clip(value: string, max: number): string {
+  const chars = Array.from(value);
+  return chars.length <= max ? value : `${chars.slice(0, max - 1).join('')}\u2026`;
 }
 
 function consistency(summary: Summary, charts: Map<string, RenderedChart>): string {

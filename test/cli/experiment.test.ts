@@ -148,7 +148,7 @@ describe('fractale experiment', () => {
       expect(buildAttempts(`${app}-vague`), app).toBeGreaterThan(buildAttempts(`${app}-specific`));
     const csv = readFileSync(join(dir, 'attempts.csv'), 'utf8').trim().split('\r\n');
     expect(csv[0]).toBe(
-      'plan,cell,application,variant,model,repetition,step,step_run,agent,attempt,outcome,reason,category,seconds,tokens,model_calls,changed_lines',
+      'plan,cell,application,variant,model,repetition,plan_status,step,step_run,agent,attempt,outcome,reason,category,seconds,tokens,model_calls,changed_lines',
     );
     expect(csv).toHaveLength(summary.attempts.length + 1);
 

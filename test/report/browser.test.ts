@@ -8,9 +8,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
+import type { Summary } from '../../src/analysis/types.ts';
 import { reportCharts } from '../../src/report/charts.ts';
 import { writeReport } from '../../src/report/index.ts';
-import { analyzedSummary, experimentSummary } from './fixture.ts';
+import { analyzedSummary, experimentSummary, HOSTILE } from './fixture.ts';
 
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const RESULTS = resolve(import.meta.dirname, '../../test-results');
@@ -41,11 +42,61 @@ async function launch(): Promise<Browser> {
   });
 }
 
+/** A model-written change label, as --analyze could write it: it must render as text. */
+const LABEL = '<img src=x onerror=alert(1)>';
+
+/** The analysis of the fixtures, with a hostile label on its first change. */
+function labelledAnalysis(): Summary {
+  const summary = analyzedSummary();
+  summary.changes[0]!.label = LABEL;
+  return summary;
+}
+
+const KEYWORDS = ['RUN', 'RUN', 'COPY', 'RUN', 'FROM', 'ENV', 'RUN', 'WORKDIR'];
+
+/**
+ * The hand-made experiment with a change for each retry its attempts record (it has none of its
+ * own): instructions of several kinds over two applications, some labelled, one label hostile.
+ */
+function handMadeWithChanges(): Summary {
+  const summary = experimentSummary();
+  summary.changes = summary.attempts
+    .filter((a) => a.changedLines !== undefined)
+    .map(({ stepRun, agent, attempt, changedLines, ...rest }, i) => {
+      const keyword = KEYWORDS[i % KEYWORDS.length]!;
+      return {
+        plan: rest.plan,
+        cell: rest.cell,
+        application: rest.application,
+        variant: rest.variant,
+        model: rest.model,
+        repetition: rest.repetition,
+        key: `change-${i}`,
+        step: rest.step,
+        stepRun,
+        agent,
+        fromAttempt: attempt - 1,
+        toAttempt: attempt,
+        linesChanged: changedLines!,
+        firstChanged: `${keyword} ${i % 5 === 0 ? HOSTILE : 'apt-get install -y --no-install-recommends ca-certificates'}`,
+        firstChangedInstruction: keyword,
+        firstChangedIndex: i % 6,
+        ...(i % 3 === 0 ? { label: i === 0 ? LABEL : 'added a library' } : {}),
+      };
+    });
+  return summary;
+}
+
 const CASES = [
   // The analysis of the experiment fixtures: what a real report draws (every kind of chart).
-  { name: 'analysis', summary: analyzedSummary, dir: 'report', screenshot: 'report.png' },
+  { name: 'analysis', summary: labelledAnalysis, dir: 'report', screenshot: 'report.png' },
   // The hand-made experiment: facets by model, many cells.
-  { name: 'hand-made', summary: experimentSummary, dir: 'report-fixture', screenshot: 'report-fixture.png' },
+  {
+    name: 'hand-made',
+    summary: handMadeWithChanges,
+    dir: 'report-fixture',
+    screenshot: 'report-fixture.png',
+  },
 ];
 
 describe('report.html in headless Chromium', () => {
@@ -94,6 +145,7 @@ describe('report.html in headless Chromium', () => {
             'success-matrix',
             'attempts-histogram',
             'failure-bars',
+            'change-keywords',
             'similarity',
             'stage-times',
             'build-cache',
@@ -117,6 +169,24 @@ describe('report.html in headless Chromium', () => {
           pres.map((p) => p.textContent).join('\n'),
         );
         expect(artifactText).toContain('</script><img src=x onerror=alert(1)>');
+        // So is a change's label, in the table of what changed between attempts.
+        const changeCells = await page.$$eval('#changes td', (cells) => cells.map((td) => td.textContent));
+        expect(changeCells).toContain(LABEL);
+        expect(await page.$$eval('#changes table', (tables) => tables.length)).toBe(
+          new Set(summary.changes.filter((c) => c.linesChanged > 0).map((c) => c.cell)).size,
+        );
+        // One bar segment per instruction keyword and application.
+        const segments = new Set(
+          summary.changes.flatMap((c) =>
+            c.firstChangedInstruction ? [`${c.firstChangedInstruction}/${c.application}`] : [],
+          ),
+        ).size;
+        expect(
+          await page.$$eval(
+            '[data-chart="change-keywords"] g.mark-rect.role-mark > path',
+            (paths) => paths.length,
+          ),
+        ).toBe(segments);
 
         // Nothing was fetched but the page itself.
         expect(requests).toEqual([url]);

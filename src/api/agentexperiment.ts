@@ -157,7 +157,7 @@ export const agentExperimentStatus = z
       .optional()
       .describe("cells: each cell's progress, in matrix order."),
     resultsRefs: z
-      .array(z.string())
+      .array(z.string().describe('A results ConfigMap.'))
       .max(1000)
       .optional()
       .describe("resultsRefs: the ConfigMaps holding the plans' results documents (a key per plan)."),

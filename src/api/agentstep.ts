@@ -124,6 +124,51 @@ export type HistoryEntry = z.infer<typeof historyEntry>;
 
 export const CACHE_STATES = ['Hit', 'Miss', 'Saved', 'Disabled'] as const;
 
+export const TRIAL_OUTCOMES = ['baseline', 'kept', 'reverted', 'failed'] as const;
+
+export const optimizationTrial = z
+  .object({
+    trial: z.int().min(0).describe('trial: 0 is the baseline, the starting manifest as it is.'),
+    attempt: z.int().min(1).describe('attempt: the attempt that ran it (its ConfigMap holds the manifest).'),
+    from: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('from: the attempt whose manifest (the best so far) it changed.'),
+    change: z.string().max(500).optional().describe("change: the model's one change, in its words."),
+    reason: z.string().max(1000).optional().describe('reason: why the model expected it to help.'),
+    figures: z
+      .array(z.number().describe("A repetition's figure."))
+      .max(10)
+      .describe('figures: the figure of each repetition.'),
+    median: z.number().optional().describe("median: the trial's figure, the median of its repetitions."),
+    spread: z.number().min(0).optional().describe("spread: the repetitions' range (max - min), the noise."),
+    outcome: z.enum(TRIAL_OUTCOMES).describe('outcome: baseline, kept (the new best), reverted or failed.'),
+    message: z.string().max(1000).optional().describe('message: why it was kept, reverted or failed.'),
+  })
+  .describe('One trial of an optimize step.');
+export type OptimizationTrial = z.infer<typeof optimizationTrial>;
+
+export const optimizationStatus = z
+  .object({
+    figure: z.string().describe('figure: what is measured, e.g. "timesteps/s".'),
+    direction: z.enum(['higher', 'lower']).describe('direction: whether higher or lower is better.'),
+    baseline: z.number().optional().describe("baseline: the starting manifest's figure."),
+    best: z.number().optional().describe('best: the best figure so far.'),
+    bestAttempt: z.int().min(1).optional().describe('bestAttempt: the attempt whose manifest is the best.'),
+    ratio: z
+      .number()
+      .optional()
+      .describe(
+        'ratio: how much better the best is than the baseline (above 1 is better, whichever the direction).',
+      ),
+    trials: z.array(optimizationTrial).max(60).describe('trials: every trial, in order.'),
+    stopReason: z.string().max(1000).optional().describe('stopReason: why the optimisation stopped.'),
+    startedAt: time('startedAt: when the baseline was measured (the wall time counts from here).').optional(),
+  })
+  .describe('optimization: the trajectory of an optimize step: baseline, best, every trial.');
+export type OptimizationStatus = z.infer<typeof optimizationStatus>;
+
 export const agentStepStatus = z
   .object({
     phase: z
@@ -188,6 +233,7 @@ export const agentStepStatus = z
       .string()
       .optional()
       .describe('activeResource: the Job or MiniCluster of the current attempt, as kind/name.'),
+    optimization: optimizationStatus.optional(),
     history: z
       .array(historyEntry)
       .max(100)

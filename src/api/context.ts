@@ -1,6 +1,7 @@
 // Per-agent context schemas. The CRD keeps `context` free-form; the operator holds it to these schemas,
 // after turning the seed's snake_case keys (max_attempts, no_pull, ...) into camelCase.
 import { z } from 'zod';
+import { figureSpecSchema } from '../agents/optimize/figure.ts';
 import { parseQuantity } from '../kube/quantity.ts';
 import { maxAttempts } from './common.ts';
 import type { AgentName } from './names.ts';
@@ -139,33 +140,77 @@ const instruction = z
 export const costContext = z.looseObject({ ...common, instruction });
 export const fluxBatchContext = z.looseObject({ ...common, instruction });
 
+/**
+ * The optimize agent: from a run that works (`manifest`, handed on by the run step), trials of one
+ * change each, measured by a figure of merit read from the log, kept only when they beat the best by
+ * more than the noise.
+ */
+export const optimizeContext = z.looseObject({
+  ...runContext,
+  manifest: z
+    .string({
+      message: "manifest is required: the Job manifest to start from (a plan's run step hands it on)",
+    })
+    .min(1, { message: 'manifest is required: the Job manifest to start from' }),
+  figureOfMerit: figureSpecSchema,
+  repetitions: z
+    .int({ message: 'repetitions must be a whole number' })
+    .min(1, { message: 'repetitions must be at least 1' })
+    .max(10, { message: 'repetitions must be at most 10' })
+    .default(3)
+    .describe('runs per trial; the figure is their median and the noise their spread'),
+  maxTrials: z
+    .int({ message: 'maxTrials must be a whole number' })
+    .min(1, { message: 'maxTrials must be at least 1' })
+    .max(50, { message: 'maxTrials must be at most 50' })
+    .default(6)
+    .describe('changes the model may try after the baseline'),
+  plateau: z
+    .int({ message: 'plateau must be a whole number' })
+    .min(1, { message: 'plateau must be at least 1' })
+    .max(50, { message: 'plateau must be at most 50' })
+    .default(3)
+    .describe('stop after this many trials in a row that did not improve'),
+  maxWallTime: runtimeSeconds.optional(),
+  tunables: z
+    .enum(['manifest'], {
+      message:
+        'tunables must be "manifest": trials change the run\'s Job manifest (rebuilding the image per trial is not supported)',
+    })
+    .default('manifest'),
+});
+
 export const CONTEXT_SCHEMAS = {
   build: buildContext,
   'kubernetes-job': kubernetesJobContext,
   minicluster: miniclusterContext,
   cost: costContext,
   'flux-batch': fluxBatchContext,
+  optimize: optimizeContext,
 } as const satisfies Record<AgentName, z.ZodType>;
 
 export type BuildContext = z.infer<typeof buildContext>;
 export type RunContext = z.infer<typeof kubernetesJobContext>;
 export type CostContext = z.infer<typeof costContext>;
 export type FluxBatchContext = z.infer<typeof fluxBatchContext>;
+export type OptimizeContext = z.infer<typeof optimizeContext>;
 export type AgentContext = {
   build: BuildContext;
   'kubernetes-job': RunContext;
   minicluster: RunContext;
   cost: CostContext;
   'flux-batch': FluxBatchContext;
+  optimize: OptimizeContext;
 };
 
 /** What each agent hands on to later steps of a plan, so their contexts need not repeat it. */
 export const AGENT_OUTPUTS: Record<AgentName, readonly string[]> = {
   build: ['container', 'dockerfile'],
-  'kubernetes-job': [],
+  'kubernetes-job': ['manifest'],
   minicluster: [],
   cost: [],
   'flux-batch': [],
+  optimize: ['manifest'],
 };
 
 export type ContextResult<A extends AgentName> =

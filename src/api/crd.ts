@@ -167,7 +167,7 @@ export const agentStepCrd = () =>
     singular: 'agentstep',
     shortNames: ['as', 'step'],
     description:
-      'AgentStep drives one agent (build, kubernetes-job, minicluster, cost, flux-batch) until its artifact works: the agent generates it, the operator tries it on the cluster, and failures are fed back to the model.',
+      'AgentStep drives one agent (build, kubernetes-job, minicluster, cost, flux-batch, optimize) until its artifact works: the agent generates it, the operator tries it on the cluster, and failures are fed back to the model. An optimize step then tries changes that make a working run faster.',
     spec: agentStepSpec,
     status: agentStepStatus,
     columns: [
@@ -176,6 +176,20 @@ export const agentStepCrd = () =>
       printerColumn('Phase', 'string', '.status.phase', 'Where the step is.'),
       printerColumn('Attempt', 'integer', '.status.attempt', 'The current attempt.'),
       AGE,
+      printerColumn(
+        'Best',
+        'number',
+        '.status.optimization.best',
+        'An optimize step: the best figure of merit.',
+        1,
+      ),
+      printerColumn(
+        'Ratio',
+        'number',
+        '.status.optimization.ratio',
+        'An optimize step: how much better the best is than the baseline.',
+        1,
+      ),
       printerColumn('Message', 'string', '.status.message', 'What is happening, or the last error.', 1),
     ],
   });

@@ -5,7 +5,14 @@ export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** The agents a step can name. Order is the order users read them in docs and errors. */
-export const AGENT_NAMES = ['build', 'kubernetes-job', 'minicluster', 'cost', 'flux-batch'] as const;
+export const AGENT_NAMES = [
+  'build',
+  'kubernetes-job',
+  'minicluster',
+  'cost',
+  'flux-batch',
+  'optimize',
+] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
 /** Labels every object fractale creates carries, so informers and cleanup can select them. */

@@ -15,6 +15,16 @@ export const CACHE_INPUTS: Record<AgentName, readonly string[]> = {
   minicluster: ['container', 'environment', 'details', 'testing', 'noPull', 'resources', 'dockerfile'],
   cost: ['instruction', 'environment', 'details'],
   'flux-batch': ['instruction', 'environment', 'details'],
+  optimize: [
+    'container',
+    'manifest',
+    'figureOfMerit',
+    'repetitions',
+    'maxTrials',
+    'plateau',
+    'environment',
+    'details',
+  ],
 };
 
 export interface CachedResult {

@@ -7,6 +7,7 @@ import { costDriver } from '../agents/cost/driver.ts';
 import { fluxBatchDriver } from '../agents/flux-batch/driver.ts';
 import { kubernetesJobDriver } from '../agents/kubernetes-job/driver.ts';
 import { miniclusterDriver } from '../agents/minicluster/driver.ts';
+import { optimizeDriver } from '../agents/optimize/driver.ts';
 import type { AgentName } from '../api/names.ts';
 import { ContextCache } from '../cache/cache.ts';
 import { experimentController } from '../experiment/controller.ts';
@@ -29,6 +30,7 @@ export const DRIVERS: Record<AgentName, AgentDriver> = {
   minicluster: miniclusterDriver,
   cost: costDriver,
   'flux-batch': fluxBatchDriver,
+  optimize: optimizeDriver,
 };
 
 export interface OperatorOptions {

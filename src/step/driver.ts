@@ -1,6 +1,7 @@
 // What the step controller needs from an agent: how to ask the model for the artifact, how to accept
 // (parse, validate, hold to policy) its answer, how the artifact is tried on the cluster, and what a
 // success hands on. The controller runs the same attempt loop for every agent.
+import type { OptimizationStatus } from '../api/agentstep.ts';
 import type { AgentName } from '../api/names.ts';
 import type { KubeObject } from '../kube/client.ts';
 import type { OwnerReference } from '../kube/names.ts';
@@ -71,6 +72,10 @@ export interface AttemptInput {
   labels: Record<string, string>;
   ownerReference: OwnerReference;
   maxRuntimeSeconds: number;
+  /** An iterating agent's trajectory so far (the optimize agent's trials). */
+  iteration?: OptimizationStatus;
+  /** An iterating agent's best artifact so far (its bestAttempt's). */
+  bestArtifact?: string;
 }
 
 export type Acceptance =
@@ -83,11 +88,49 @@ export type Acceptance =
       /** What the policy changed in the model's manifest (forced fields), for the record. */
       changes?: string[];
     }
-  | { ok: false; reason: string; error: string };
+  | {
+      ok: false;
+      reason: string;
+      error: string;
+      /** The model asked to stop iterating (the optimize agent's STOP): not an error, the end. */
+      stop?: boolean;
+    };
 
 export interface Success {
   result: string;
   outputs: Record<string, string>;
+}
+
+/** What an iterating agent decides after a trial: go on with another attempt, or end the step. */
+export interface IterationDecision {
+  state: OptimizationStatus;
+  /** True: start the next attempt; false: the step ends (Succeeded with `finish`, or Failed). */
+  continue: boolean;
+  message: string;
+  /** When it ends: the reason, in CamelCase (PlateauReached, BudgetSpent, ...). */
+  reason?: string;
+  /** The trial itself failed (e.g. a run printed no figure): recorded as a failed attempt. */
+  failedReason?: string;
+}
+
+/**
+ * An agent whose step goes on after a trial works (the optimize agent): the first attempt is tried
+ * as the context gives it, without the model; every trial's outcome is recorded and judged; the step
+ * ends when the agent says so, with the best artifact.
+ */
+export interface AgentIteration {
+  /** The first attempt's artifact, tried as it is (the baseline). */
+  initialArtifact(input: AttemptInput): string;
+  /** The most attempts the step may use. */
+  maxAttempts(input: AttemptInput): number;
+  /** A trial ran: read its outcome from the log, keep or revert, decide whether to go on. */
+  succeeded(input: AttemptInput, artifact: string, log: string, now: Date): IterationDecision;
+  /** A trial failed (its diagnosis done): record it, decide whether to go on. */
+  failed(input: AttemptInput, reason: string, error: string, now: Date): IterationDecision;
+  /** The model said stop (an answer with stop: true). */
+  stopped(input: AttemptInput, why: string): IterationDecision;
+  /** The step's result and outputs when it ends with a best artifact; undefined when there is none. */
+  finish(state: OptimizationStatus, bestArtifact: string | undefined): Success | undefined;
 }
 
 export interface AgentDriver {
@@ -106,4 +149,8 @@ export interface AgentDriver {
   accept(answer: string, input: AttemptInput): Acceptance;
   /** What a successful attempt hands on; `log` is the build or run log (filtered), if any. */
   succeed(artifact: string, input: AttemptInput, log: string): Success;
+  /** The time limit of one trial from the per-run limit (default: the same). */
+  trialSeconds?(context: Record<string, unknown>, perRunSeconds: number): number;
+  /** Present for agents whose step iterates after a success (optimize). */
+  readonly iteration?: AgentIteration;
 }

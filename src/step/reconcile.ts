@@ -42,6 +42,7 @@ import type {
   AgentSettings,
   AttemptInput,
   ClusterFacts,
+  IterationDecision,
   TrialKind,
 } from './driver.ts';
 import { cachedObject, observeTrial, type TrialObservation, type TrialWorld, trialPhase } from './trials.ts';
@@ -234,10 +235,11 @@ export class StepReconciler {
       this.fail(pass, REASON.MiniClusterUnavailable, MINICLUSTER_MISSING);
       return;
     }
-    status.maxAttempts =
-      step.spec.maxAttempts ??
-      (ctx['maxAttempts'] as number | undefined) ??
-      this.deps.settings.defaultMaxAttempts;
+    status.maxAttempts = driver.iteration
+      ? driver.iteration.maxAttempts(await this.attemptInput(step, 1))
+      : (step.spec.maxAttempts ??
+        (ctx['maxAttempts'] as number | undefined) ??
+        this.deps.settings.defaultMaxAttempts);
     if (step.spec.useCache) {
       const cached = await this.deps.cache.load(step.metadata.namespace!, step.spec.agent, ctx);
       if (cached) {
@@ -284,6 +286,10 @@ export class StepReconciler {
         return;
       }
       const input = await this.attemptInput(step, attempt);
+      if (driver.iteration && attempt === 1) {
+        await this.tryAsGiven(pass, driver, input);
+        return;
+      }
       const saved = savedGeneration(stored?.data?.[ATTEMPT_KEYS.generateAnswer]);
       task = saved
         ? { state: 'done', value: { answer: saved, input }, startedAt: 0, endedAt: 0 }
@@ -311,6 +317,16 @@ export class StepReconciler {
     const { answer, input } = task.value;
     status.usage = addGeneration(status.usage, answer);
     const accepted = driver.accept(answer.text, input);
+    if (!accepted.ok && accepted.stop && driver.iteration) {
+      await this.saveAttempt(
+        step,
+        attempt,
+        { [ATTEMPT_KEYS.artifact]: storedAnswer(answer.text) },
+        { id: taskId, agent: driver.agent, generation: answer },
+      );
+      await this.endIteration(pass, driver, driver.iteration.stopped(input, accepted.error));
+      return;
+    }
     if (!accepted.ok) {
       // The model's answer could not be used: that is the attempt's error, explained to the model next time.
       await this.saveAttempt(
@@ -442,6 +458,14 @@ export class StepReconciler {
       // The MiniCluster is deleted by stopFinishedTrial once this status is written: deleted before,
       // a failed status write would leave the attempt running with its MiniCluster gone, and the next
       // pass would create it again.
+      if (driver.iteration) {
+        await this.iterate(
+          pass,
+          driver,
+          driver.iteration.succeeded(input, accepted.artifact, observed.log, this.now()),
+        );
+        return;
+      }
       await this.finishSuccess(pass, driver, driver.succeed(accepted.artifact, input, observed.log), input);
       return;
     }
@@ -582,6 +606,21 @@ export class StepReconciler {
   ): Promise<void> {
     const { status, step } = pass;
     const attempt = status.attempt ?? 1;
+    if (driver.iteration) {
+      const input = await this.attemptInput(step, attempt);
+      this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
+      await this.cleanupAttempts(step, attempt, driver, false);
+      const decision = driver.iteration.failed(input, reason, error, this.now());
+      if (decision.continue && attempt < (status.maxAttempts ?? 1)) {
+        status.optimization = decision.state;
+        status.advice = advice;
+        if (advice === undefined) delete status.advice;
+        this.nextAttempt(pass, decision.message);
+        return;
+      }
+      await this.endIteration(pass, driver, decision);
+      return;
+    }
     this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
     await this.cleanupAttempts(step, attempt, driver, false);
     if (attempt >= (status.maxAttempts ?? 1)) {
@@ -649,6 +688,63 @@ export class StepReconciler {
     delete status.stageSeconds;
     delete status.phaseStartTime;
     status.history = [...history, entry].slice(-HISTORY_LIMIT);
+  }
+
+  // ---- Iterating agents (optimize): a trial that works is judged, and the step goes on ----------
+
+  /** The first attempt of an iterating agent: the artifact the context gives, tried without the model. */
+  private async tryAsGiven(pass: Pass, driver: AgentDriver, input: AttemptInput): Promise<void> {
+    const { step } = pass;
+    const accepted = driver.accept(driver.iteration!.initialArtifact(input), input);
+    if (!accepted.ok) {
+      this.fail(pass, REASON.InvalidContext, `the starting artifact is refused: ${accepted.error}`);
+      return;
+    }
+    await this.saveAttempt(step, 1, {
+      ...trialConfigMapData(accepted.objects, attemptName(step.metadata.name!, 1)),
+      [ATTEMPT_KEYS.artifact]: accepted.artifact,
+    });
+    this.toPhase(
+      pass,
+      trialPhase(this.trialOf(driver), 'start'),
+      trialReason(this.trialOf(driver)),
+      'Trying the starting artifact as it is (the baseline)',
+    );
+  }
+
+  /** A trial ran: record it as the agent judged it, then the next attempt or the end. */
+  private async iterate(pass: Pass, driver: AgentDriver, decision: IterationDecision): Promise<void> {
+    const { status, step } = pass;
+    const attempt = status.attempt ?? 1;
+    status.optimization = decision.state;
+    if (decision.failedReason) this.recordHistory(pass, 'Running', decision.failedReason, decision.message);
+    else this.recordHistory(pass, 'Succeeded', REASON.Succeeded, decision.message);
+    await this.cleanupAttempts(step, attempt, driver, true);
+    pass.events.push({ type: 'Normal', reason: 'TrialMeasured', message: decision.message });
+    if (decision.continue && attempt < (status.maxAttempts ?? 1)) {
+      delete status.advice;
+      this.nextAttempt(pass, decision.message);
+      return;
+    }
+    await this.endIteration(pass, driver, decision);
+  }
+
+  /** Ends an iterating step: Succeeded with the best artifact, or Failed when there is none. */
+  private async endIteration(pass: Pass, driver: AgentDriver, decision: IterationDecision): Promise<void> {
+    const { status, step } = pass;
+    status.optimization = { ...decision.state, stopReason: decision.message.slice(0, 1000) };
+    const best = status.optimization.bestAttempt;
+    const artifact = best
+      ? (await this.attemptConfigMap(step, best))?.data?.[ATTEMPT_KEYS.artifact]
+      : undefined;
+    const success = driver.iteration!.finish(status.optimization, artifact);
+    if (!success) {
+      this.fail(pass, decision.reason ?? REASON.AttemptsExhausted, decision.message);
+      return;
+    }
+    status.outputs = success.outputs;
+    this.setResult(status, success.result);
+    this.succeed(pass, decision.reason ?? REASON.Succeeded, decision.message);
   }
 
   private async finishSuccess(
@@ -854,8 +950,15 @@ export class StepReconciler {
         ...(status.advice ? { advice: status.advice } : {}),
       };
     }
-    const maxRuntime = (context['maxRuntime'] as number | undefined) ?? this.deps.settings.defaultMaxRuntime;
+    const perRun = (context['maxRuntime'] as number | undefined) ?? this.deps.settings.defaultMaxRuntime;
+    const driver = this.deps.drivers[step.spec.agent];
+    // A trial of several runs (the optimize agent's repetitions) has the time of all of them.
+    const maxRuntime = driver?.trialSeconds?.(context, perRun) ?? perRun;
     const objectName = attemptName(step.metadata.name!, attempt);
+    const best = status.optimization?.bestAttempt;
+    const bestArtifact = best
+      ? (await this.attemptConfigMap(step, best))?.data?.[ATTEMPT_KEYS.artifact]
+      : undefined;
     return {
       namespace: step.metadata.namespace!,
       stepName: step.metadata.name!,
@@ -881,6 +984,8 @@ export class StepReconciler {
       }),
       ownerReference: controllerReference(step),
       maxRuntimeSeconds: maxRuntime,
+      ...(status.optimization ? { iteration: status.optimization } : {}),
+      ...(bestArtifact !== undefined ? { bestArtifact } : {}),
     };
   }
 

@@ -137,6 +137,29 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
       };
     }
   }
+  const completions =
+    q.trial === 'job' ? ((job as { spec?: { completions?: number } }).spec?.completions ?? 1) : 1;
+  if (outcome.state === 'Complete' && completions > 1) {
+    // A Job of several runs (the optimize agent's repetitions): every run's log, in index order.
+    const runs = pods
+      .filter((p) => p.status?.phase === 'Succeeded')
+      .sort((a, b) => completionIndex(a) - completionIndex(b));
+    if (runs.length < completions && q.now - jobEndedAt(job) < POD_CACHE_GRACE_MS)
+      return {
+        state: 'running',
+        message: `The ${what}'s Job finished; reading its pods`,
+        recheckAfterMs: 1000,
+      };
+    const share = Math.max(2_000, Math.floor(RESULT_LOG_BYTES / completions));
+    const logs: string[] = [];
+    for (const pod of runs) {
+      const log = await podLog(world.client, pod, share * 4);
+      logs.push(
+        `${REPETITION_MARK} ${completionIndex(pod) + 1} (pod ${pod.metadata.name}) =====\n${log.length > share ? log.slice(-share) : log}`,
+      );
+    }
+    return { state: 'succeeded', log: logs.join('\n') };
+  }
   if (outcome.state === 'Complete') {
     const pod = leadPod(pods, 'Succeeded');
     const log = pod ? await podLog(world.client, pod, RESULT_LOG_BYTES * 4) : '';
@@ -239,6 +262,28 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
     jobActive: outcome.state === 'Running',
     ...(hint ? { hint } : {}),
   };
+}
+
+/** Starts each run's log in the log of a Job of several runs: `===== fractale: repetition 2 (pod x) =====`. */
+export const REPETITION_MARK = '===== fractale: repetition';
+
+/** A log of several runs, split by REPETITION_MARK (a log without marks is one run). */
+export function splitRepetitions(log: string): string[] {
+  if (!log.includes(REPETITION_MARK)) return [log];
+  return log
+    .split(REPETITION_MARK)
+    .slice(1)
+    .map((part) => part.slice(part.indexOf('\n') + 1));
+}
+
+const completionIndex = (pod: KubeObject) =>
+  Number(pod.metadata.labels?.['batch.kubernetes.io/job-completion-index'] ?? 0);
+
+function jobEndedAt(job: JobLike): number {
+  const ended = (job.status?.conditions ?? []).find(
+    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  )?.lastTransitionTime;
+  return ended ? Date.parse(String(ended)) : Number.NaN;
 }
 
 /** What a build refused by Pod Security needs: Kaniko unpacks images and runs RUN steps as root. */

@@ -59,7 +59,7 @@ export const BAD_PLANS: BadInput[] = [
     'unknown agent',
     { steps: [step({ agent: 'compile' })] },
     'spec.steps[0].agent',
-    /agent must be one of build, kubernetes-job, minicluster, cost, flux-batch/,
+    /agent must be one of build, kubernetes-job, minicluster, cost, flux-batch, optimize/,
   ),
   // The CRD's CEL rule names the list (a rule's fieldPath is fixed); the operator names the entry.
   {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { agentPlanCrd, agentStepCrd, crdDrift, crdFiles } from '../../src/api/index.ts';
+import { agentExperimentCrd, agentPlanCrd, agentStepCrd, crdDrift, crdFiles } from '../../src/api/index.ts';
 import { versionSchemaErrors } from '../../src/sim/server/crd-schema.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -28,19 +28,22 @@ describe('generated CRDs', () => {
     expect(crdDrift(dir)).toEqual([file]);
   });
 
-  it.each([agentPlanCrd(), agentStepCrd()])('$spec.names.kind has a description on every field', (crd) => {
-    const missing: string[] = [];
-    // metadata is the API server's ObjectMeta, documented by it; a CRD may not describe it.
-    const serverOwned = `${crd.spec.names.kind}.metadata`;
-    const walk = (schema: Record<string, unknown>, path: string) => {
-      if (!schema['description'] && path !== serverOwned) missing.push(path);
-      const props = (schema['properties'] ?? {}) as Record<string, Record<string, unknown>>;
-      for (const [k, v] of Object.entries(props)) walk(v, `${path}.${k}`);
-      if (schema['items']) walk(schema['items'] as Record<string, unknown>, `${path}[]`);
-    };
-    walk(crd.spec.versions[0]!.schema.openAPIV3Schema as Record<string, unknown>, crd.spec.names.kind);
-    expect(missing).toEqual([]);
-  });
+  it.each([agentExperimentCrd(), agentPlanCrd(), agentStepCrd()])(
+    '$spec.names.kind has a description on every field',
+    (crd) => {
+      const missing: string[] = [];
+      // metadata is the API server's ObjectMeta, documented by it; a CRD may not describe it.
+      const serverOwned = `${crd.spec.names.kind}.metadata`;
+      const walk = (schema: Record<string, unknown>, path: string) => {
+        if (!schema['description'] && path !== serverOwned) missing.push(path);
+        const props = (schema['properties'] ?? {}) as Record<string, Record<string, unknown>>;
+        for (const [k, v] of Object.entries(props)) walk(v, `${path}.${k}`);
+        if (schema['items']) walk(schema['items'] as Record<string, unknown>, `${path}[]`);
+      };
+      walk(crd.spec.versions[0]!.schema.openAPIV3Schema as Record<string, unknown>, crd.spec.names.kind);
+      expect(missing).toEqual([]);
+    },
+  );
 
   it('has the printer columns, short names, category and status subresource users rely on', () => {
     const step = agentStepCrd().spec;
@@ -50,6 +53,8 @@ describe('generated CRDs', () => {
       ['Phase', 0],
       ['Attempt', 0],
       ['Age', 0],
+      ['Best', 1],
+      ['Ratio', 1],
       ['Message', 1],
     ]);
     const plan = agentPlanCrd().spec;
@@ -59,7 +64,11 @@ describe('generated CRDs', () => {
       'Recoveries',
       'Age',
     ]);
-    for (const spec of [step, plan]) {
+    const experiment = agentExperimentCrd().spec;
+    expect(
+      experiment.versions[0]!.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name),
+    ).toEqual(['Phase', 'Plans', 'Done', 'Failed', 'Age']);
+    for (const spec of [step, plan, experiment]) {
       expect(spec.names.categories).toEqual(['fractale']);
       expect(spec.names.shortNames.length).toBeGreaterThan(0);
       expect(spec.versions[0]!.subresources).toEqual({ status: {} });

@@ -91,7 +91,7 @@ describe('usage errors', () => {
     const result = await fractale(['agent', 'compile', 'lammps']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      'error: unknown agent "compile": choose one of build, kubernetes-job, minicluster, cost, flux-batch\n',
+      'error: unknown agent "compile": choose one of build, kubernetes-job, minicluster, cost, flux-batch, optimize\n',
     );
   });
 

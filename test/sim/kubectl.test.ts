@@ -183,7 +183,7 @@ spec:
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('The AgentPlan "bad" is invalid: \n');
     expect(r.stderr).toContain(
-      '* spec.steps[0].agent: Unsupported value: "nope": supported values: "build", "kubernetes-job", "minicluster", "cost", "flux-batch"',
+      '* spec.steps[0].agent: Unsupported value: "nope": supported values: "build", "kubernetes-job", "minicluster", "cost", "flux-batch", "optimize"',
     );
     const dup = writeFixture(
       'dup.yaml',

@@ -132,7 +132,7 @@ describe('custom resources', () => {
         reason: 'FieldValueNotSupported',
         field: 'spec.steps[0].agent',
         message:
-          'Unsupported value: "nope": supported values: "build", "kubernetes-job", "minicluster", "cost", "flux-batch"',
+          'Unsupported value: "nope": supported values: "build", "kubernetes-job", "minicluster", "cost", "flux-batch", "optimize"',
       },
       {
         reason: 'FieldValueInvalid',

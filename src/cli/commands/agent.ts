@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { FIGURE_PARSERS } from '../../agents/optimize/figure.ts';
 import { AGENT_NAMES, type AgentName, type AgentStep, API_VERSION, parseContext } from '../../api/index.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
 import { RESOURCES } from '../../kube/resources.ts';
@@ -26,6 +27,13 @@ interface StepOptions extends ClusterOptions {
   contextFile?: string;
   pull?: boolean;
   maxRuntime?: string;
+  manifest?: string;
+  figure?: string;
+  figureRegex?: string;
+  direction?: string;
+  repetitions?: number;
+  maxTrials?: number;
+  plateau?: number;
 }
 
 const positiveInt = (flag: string) => (value: string) => {
@@ -78,6 +86,38 @@ export function stepFor(
       }
     }
     if (options.pull === false) context['noPull'] = true;
+    if (options.maxRuntime)
+      context['maxRuntime'] = /^\d+$/.test(options.maxRuntime)
+        ? Number(options.maxRuntime)
+        : options.maxRuntime;
+  } else if (agent === 'optimize') {
+    context['container'] = subject;
+    application = imageShortName(subject);
+    if (!options.manifest)
+      throw new UserError('--manifest is required: the Job manifest that works, to start from');
+    const file = resolve(ctx.io.cwd, options.manifest);
+    try {
+      context['manifest'] = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UserError(`cannot read --manifest ${file}: ${(error as NodeJS.ErrnoException).code}`);
+    }
+    if (options.figureRegex)
+      context['figureOfMerit'] = {
+        regex: options.figureRegex,
+        ...(options.direction ? { direction: options.direction } : {}),
+      };
+    else if (options.figure)
+      context['figureOfMerit'] = {
+        parser: options.figure,
+        ...(options.direction ? { direction: options.direction } : {}),
+      };
+    else
+      throw new UserError(
+        '--figure PARSER or --figure-regex REGEX is required: how to read the figure of merit',
+      );
+    if (options.repetitions) context['repetitions'] = options.repetitions;
+    if (options.maxTrials) context['maxTrials'] = options.maxTrials;
+    if (options.plateau) context['plateau'] = options.plateau;
     if (options.maxRuntime)
       context['maxRuntime'] = /^\d+$/.test(options.maxRuntime)
         ? Number(options.maxRuntime)
@@ -150,7 +190,7 @@ export async function runStep(agent: AgentName, subject: string, options: StepOp
     io.stdout.write(withNewline(artifact));
   }
   // A run's result is its log: shown whether or not the manifest went to a file.
-  if (agent === 'kubernetes-job' || agent === 'minicluster') {
+  if (agent === 'kubernetes-job' || agent === 'minicluster' || agent === 'optimize') {
     io.stdout.write(withNewline((await stepResult(conn.client, done)) ?? ''));
   }
   if (status.outputs?.['container']) println(io.stderr, `Image: ${status.outputs['container']}`);
@@ -167,7 +207,9 @@ interface PlanFlags extends ClusterOptions {
 export function registerAgent(program: Command, ctx: CommandContext): void {
   const agent = program
     .command('agent')
-    .description('Run one agent step (build, kubernetes-job, minicluster, cost, flux-batch) or a whole plan')
+    .description(
+      'Run one agent step (build, kubernetes-job, minicluster, cost, flux-batch, optimize) or a whole plan',
+    )
     .argument('[agent...]', 'with --plan: nothing; otherwise use a subcommand')
     .enablePositionalOptions()
     .option('--plan <file>', 'run an AgentPlan or a plan in the seed format')
@@ -214,6 +256,31 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
       .option('--max-runtime <duration>', 'runtime limit of each run: seconds or 90s, 30m, 2h')
       .action((container: string, options: StepOptions) => runStep(name, container, options, ctx));
   }
+
+  commonOptions(
+    agent
+      .command('optimize')
+      .description(
+        'Make a Job that works faster: one measured change at a time, kept only when it beats the noise',
+      )
+      .argument('<container>', 'the image the Job runs'),
+  )
+    .option('--manifest <file>', 'the Job manifest that works, to start from')
+    .option('--figure <parser>', `how to read the figure of merit: ${FIGURE_PARSERS.join(', ')}`)
+    .option('--figure-regex <regex>', 'or a regular expression with one capture group (give --direction)')
+    .option(
+      '--direction <higher|lower>',
+      "whether a higher or a lower figure is better (default: the parser's)",
+    )
+    .option('--repetitions <n>', 'runs per trial (default 3)', positiveInt('--repetitions'))
+    .option('--max-trials <n>', 'changes to try after the baseline (default 6)', positiveInt('--max-trials'))
+    .option(
+      '--plateau <n>',
+      'stop after this many trials in a row without gain (default 3)',
+      positiveInt('--plateau'),
+    )
+    .option('--max-runtime <duration>', 'runtime limit of each run: seconds or 90s, 30m, 2h')
+    .action((container: string, options: StepOptions) => runStep('optimize', container, options, ctx));
 
   for (const [name, what] of [
     ['cost', 'a cost estimate (applications, environments, instances, prices)'],

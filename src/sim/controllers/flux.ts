@@ -2,16 +2,23 @@
  * A model of the Flux Operator: a MiniCluster (flux-framework.org/v1alpha2) becomes an Indexed
  * Job of the same name (completions = parallelism = spec.size, restartPolicy OnFailure, the
  * flux-view init container, pods labelled as the operator labels them). The lead broker (index 0)
- * runs the first container's command under the behaviours file's pod rules; the other brokers
- * print a short log and exit 0. The MiniCluster's status carries size, maximumSize, selector and
- * the Job's conditions.
+ * runs the first container's command under the behaviours file's pod rules (a performance model
+ * counts spec.tasks ranks on size brokers' CPUs); the other brokers print a short log and exit 0.
+ * The MiniCluster's status carries size, maximumSize, selector and the Job's conditions.
  */
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import { matchPodRule, processRun } from '../behaviors.ts';
 import type { KubeObject, WatchEvent } from '../store.ts';
 import { jobLabels } from './jobs.ts';
-import { type ContainerProgram, type ProgramResolver, programFromRun, spreadLog } from './programs.ts';
+import {
+  type ContainerProgram,
+  containerCores,
+  containerEnv,
+  type ProgramResolver,
+  programFromRun,
+  spreadLog,
+} from './programs.ts';
 import { controllerOf, objectKey, splitKey, timestamp, WorkQueue, type WorldContext } from './runtime.ts';
 
 export const miniClusterResource = 'flux-framework.org/v1alpha2/miniclusters';
@@ -372,7 +379,19 @@ export function fluxResolver(ctx: WorldContext): ProgramResolver {
       return programFromRun(run);
     }
     const words = commandWords(application.command);
-    const run = processRun(matchPodRule(ctx.behaviors, { image: container.image ?? '', command: words }));
+    const rule = matchPodRule(ctx.behaviors, { image: container.image ?? '', command: words });
+    // A performance model sees the application as flux submit starts it: spec.tasks ranks over the
+    // brokers' CPUs (each broker's limit, else request, else its node's, times size).
+    const workload = rule?.performance
+      ? {
+          commandLine: words.join(' '),
+          env: containerEnv(container.env),
+          cores: containerCores(ctx, container.resources, pod.spec?.nodeName) * size,
+          tasks: spec.tasks ?? 1,
+          seed: `${namespace ?? ''}/${pod.metadata?.name ?? ''}/${container.name}`,
+        }
+      : undefined;
+    const run = processRun(rule, workload);
     const header =
       `🌀 flux start -o --config /mnt/flux/view/etc/flux/config -Stbon.fanout=256 -Slog-stderr-level=6 -Sbroker.rc2_none ` +
       `flux submit -N ${size} -n ${spec.tasks ?? 1} --quiet --watch ${words.join(' ')}\n` +

@@ -5,7 +5,8 @@
  */
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
-import { matchBuildRule, matchPodRule, type ProcessRun, processRun } from '../behaviors.ts';
+import { matchBuildRule, matchPodRule, type ProcessRun, processRun, type Workload } from '../behaviors.ts';
+import type { KubeObject } from '../store.ts';
 import {
   KanikoLayerCache,
   kanikoTranscript,
@@ -13,6 +14,7 @@ import {
   parseKanikoArgs,
   type TimedOutput,
 } from './kaniko.ts';
+import { parseQuantity } from './quantity.ts';
 import { repositoryName, type SimRegistry } from './registry.ts';
 import type { WorldContext } from './runtime.ts';
 
@@ -56,14 +58,82 @@ export function programFromRun(run: ProcessRun): ContainerProgram {
   };
 }
 
-/** The behaviours file's `pods` rules. */
-export function behaviourProgram(ctx: WorldContext, container: IContainer): ContainerProgram {
+/** A CPU quantity as a number of cores, or undefined when absent or not a quantity. */
+function cpus(quantity: string | number | undefined): number | undefined {
+  if (quantity === undefined) return undefined;
+  try {
+    const value = parseQuantity(quantity);
+    return value > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A node's allocatable CPUs; without a node, the largest node's (the cluster's nodes are read). */
+export function nodeCores(ctx: WorldContext, nodeName: string | undefined): number | undefined {
+  const cores = (node: KubeObject | undefined) => {
+    const status = (node?.['status'] ?? {}) as {
+      allocatable?: Record<string, string | number>;
+      capacity?: Record<string, string | number>;
+    };
+    return cpus(status.allocatable?.['cpu'] ?? status.capacity?.['cpu']);
+  };
+  if (nodeName) return cores(ctx.cluster.getRaw('v1/nodes', undefined, nodeName));
+  const all = ctx.cluster
+    .list('v1/nodes')
+    .map(cores)
+    .filter((value) => value !== undefined);
+  return all.length > 0 ? Math.max(...all) : undefined;
+}
+
+/** What a container may use: its CPU limit, else its request, else its node's CPUs, else 1. */
+export function containerCores(
+  ctx: WorldContext,
+  resources: { limits?: Record<string, unknown>; requests?: Record<string, unknown> } | undefined,
+  nodeName: string | undefined,
+): number {
+  const quantity = (value: unknown) =>
+    typeof value === 'string' || typeof value === 'number' ? cpus(value) : undefined;
+  return (
+    quantity(resources?.limits?.['cpu']) ??
+    quantity(resources?.requests?.['cpu']) ??
+    nodeCores(ctx, nodeName) ??
+    1
+  );
+}
+
+/** The environment variables with a value (valueFrom and envFrom are not resolved). */
+export function containerEnv(env: IContainer['env']): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const variable of env ?? []) if (variable.value !== undefined) values[variable.name] = variable.value;
+  return values;
+}
+
+/** What a performance model reads of a pod's container, started by itself (one rank unless told). */
+export function containerWorkload(ctx: WorldContext, pod: IPod | undefined, container: IContainer): Workload {
+  return {
+    commandLine: [...(container.command ?? []), ...(container.args ?? [])].join(' '),
+    env: containerEnv(container.env),
+    cores: containerCores(ctx, container.resources, pod?.spec?.nodeName),
+    tasks: 1,
+    seed: `${pod?.metadata?.namespace ?? ''}/${pod?.metadata?.name ?? ''}/${container.name}`,
+  };
+}
+
+/**
+ * The behaviours file's `pods` rules. A rule's performance model reads the container's command
+ * line, environment and CPUs, and its noise the pod's name (without the pod: the largest node's
+ * CPUs and no per-pod noise).
+ */
+export function behaviourProgram(ctx: WorldContext, container: IContainer, pod?: IPod): ContainerProgram {
   const rule = matchPodRule(ctx.behaviors, {
     image: container.image ?? '',
     command: container.command,
     args: container.args,
   });
-  return programFromRun(processRun(rule));
+  return programFromRun(
+    processRun(rule, rule?.performance ? containerWorkload(ctx, pod, container) : undefined),
+  );
 }
 
 /** True when the image is a Kaniko executor under the configured pattern. */

@@ -157,7 +157,7 @@ export class Kubelet {
       const program = resolve(pod, container);
       if (program) return program;
     }
-    return behaviourProgram(this.#ctx, container);
+    return behaviourProgram(this.#ctx, container, pod);
   }
 
   hasImage(node: string, image: string): boolean {

@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadRuns } from '../../test/fixtures/experiment/load.ts';
 import { dockerfileInstructions } from './artifact.ts';
-import { changeKey, changeRecords, changeTexts, firstChangedInstruction, firstDifference } from './change.ts';
+import {
+  changeKey,
+  changeRecords,
+  changeTexts,
+  firstChangedInstruction,
+  firstChangedLine,
+  firstDifference,
+  withoutAttemptNames,
+} from './change.ts';
 
 const runs = loadRuns();
 
@@ -107,5 +115,17 @@ describe('change records', () => {
     const labelled = changeRecords(runs, { [key]: 'added ca-certificates' });
     expect(labelled.filter((c) => c.label === 'added ca-certificates')).toHaveLength(2);
     expect(labelled.filter((c) => c.label === undefined)).toHaveLength(7);
+  });
+});
+
+describe('names the operator gives each attempt', () => {
+  it('are not the change: a Job whose command changed first differs at the command', () => {
+    const job = (attempt: number, command: string) =>
+      `apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: demo-r1-run-${attempt}\n  labels:\n    fractale.dev/attempt: "${attempt}"\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          command: ["${command}"]\n`;
+    const before = withoutAttemptNames(job(1, 'lmpx'), 'demo-r1-run', 1);
+    const after = withoutAttemptNames(job(2, 'lmp'), 'demo-r1-run', 2);
+    expect(before).toContain('name: demo-r1-run-<attempt>');
+    expect(before).not.toContain('"1"');
+    expect(firstChangedLine(before, after)).toEqual({ index: 11, text: 'command: ["lmp"]' });
   });
 });

@@ -64,8 +64,27 @@ export function artifactPairs(step: StepResult): ArtifactPair[] {
     .sort((a, b) => a.attempt - b.attempt);
   return withArtifacts.slice(1).map((after, i) => {
     const before = withArtifacts[i]!;
-    return { from: before.attempt, to: after.attempt, before: before.artifact, after: after.artifact };
+    return {
+      from: before.attempt,
+      to: after.attempt,
+      before: withoutAttemptNames(before.artifact, step.name, before.attempt),
+      after: withoutAttemptNames(after.artifact, step.name, after.attempt),
+    };
   });
+}
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The artifact with what the operator names per attempt written the same for every attempt: a
+ * manifest's object name `<step>-<attempt>` and its `fractale.dev/attempt` label. They differ between
+ * any two attempts, and are not the model's change.
+ */
+export function withoutAttemptNames(artifact: string, stepRun: string, attempt: number): string {
+  if (!stepRun) return artifact;
+  return artifact
+    .replace(new RegExp(`${escapeRegex(stepRun)}-${attempt}\\b`, 'g'), `${stepRun}-<attempt>`)
+    .replace(/(fractale\.dev\/attempt:\s*)["']?\d+["']?/g, '$1"<attempt>"');
 }
 
 /** One change per consecutive pair of attempts with artifacts, in each step run of each run. */

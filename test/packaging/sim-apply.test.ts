@@ -71,7 +71,9 @@ describe('the chart applied with kubectl to the simulated cluster', () => {
   it('creates the CRDs, which are then served', async () => {
     expect(crds).toHaveLength(3);
     const { stdout } = await kubectl('apply', '-f', writeManifests('crds.yaml', crds));
-    expect(stdout).toContain('customresourcedefinition.apiextensions.k8s.io/agentexperiments.fractale.dev created');
+    expect(stdout).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/agentexperiments.fractale.dev created',
+    );
     expect(stdout).toContain('customresourcedefinition.apiextensions.k8s.io/agentplans.fractale.dev created');
     expect(stdout).toContain('customresourcedefinition.apiextensions.k8s.io/agentsteps.fractale.dev created');
     const resources = await kubectl('api-resources', '--api-group', 'fractale.dev', '-o', 'name');

@@ -132,7 +132,9 @@ describe('installing fractale on a real kube-apiserver', () => {
     const table = await kubectl('get', 'agentplans', '-n', 'default');
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+STEP\s+RECOVERIES\s+AGE$/);
     const steps = await kubectl('get', 'agentsteps', '-n', 'default', '-o', 'wide');
-    expect(steps.stdout.split('\n')[0]).toMatch(/^NAME\s+PLAN\s+AGENT\s+PHASE\s+ATTEMPT\s+AGE\s+BEST\s+RATIO\s+MESSAGE$/);
+    expect(steps.stdout.split('\n')[0]).toMatch(
+      /^NAME\s+PLAN\s+AGENT\s+PHASE\s+ATTEMPT\s+AGE\s+BEST\s+RATIO\s+MESSAGE$/,
+    );
   }, 120_000);
 
   it('explains the fields from the CRD schema', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadRuns } from '../../test/fixtures/experiment/load.ts';
+import { withoutAttemptNames } from '../kube/names.ts';
 import { dockerfileInstructions } from './artifact.ts';
 import {
   changeKey,
@@ -9,7 +10,6 @@ import {
   firstChangedInstruction,
   firstChangedLine,
   firstDifference,
-  withoutAttemptNames,
 } from './change.ts';
 
 const runs = loadRuns();

@@ -1,6 +1,7 @@
 // What an agent changed from one attempt to the next: how many lines, and where the artifact first
 // differs (for a Dockerfile, the first instruction whose layer the build could not take from its cache).
 import { createHash } from 'node:crypto';
+import { withoutAttemptNames } from '../kube/names.ts';
 import { changedLines, type StepResult } from '../results/document.ts';
 import { dockerfileInstructions, normalisedLines } from './artifact.ts';
 import type { ChangeLabels, ChangeRecord, RunRecord } from './types.ts';
@@ -71,20 +72,6 @@ export function artifactPairs(step: StepResult): ArtifactPair[] {
       after: withoutAttemptNames(after.artifact, step.name, after.attempt),
     };
   });
-}
-
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * The artifact with what the operator names per attempt written the same for every attempt: a
- * manifest's object name `<step>-<attempt>` and its `fractale.dev/attempt` label. They differ between
- * any two attempts, and are not the model's change.
- */
-export function withoutAttemptNames(artifact: string, stepRun: string, attempt: number): string {
-  if (!stepRun) return artifact;
-  return artifact
-    .replace(new RegExp(`${escapeRegex(stepRun)}-${attempt}\\b`, 'g'), `${stepRun}-<attempt>`)
-    .replace(/(fractale\.dev\/attempt:\s*)["']?\d+["']?/g, '$1"<attempt>"');
 }
 
 /** One change per consecutive pair of attempts with artifacts, in each step run of each run. */

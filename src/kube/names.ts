@@ -82,3 +82,17 @@ export function controllerReference(owner: OwnerInput): OwnerReference {
     blockOwnerDeletion: true,
   };
 }
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The artifact with what the operator names per attempt written the same for every attempt: a
+ * manifest's object name `<step>-<attempt>` and its `fractale.dev/attempt` label. They differ between
+ * any two attempts, and are not the model's change.
+ */
+export function withoutAttemptNames(artifact: string, stepRun: string, attempt: number): string {
+  if (!stepRun) return artifact;
+  return artifact
+    .replace(new RegExp(`${escapeRegex(stepRun)}-${attempt}\\b`, 'g'), `${stepRun}-<attempt>`)
+    .replace(/(fractale\.dev\/attempt:\s*)["']?\d+["']?/g, '$1"<attempt>"');
+}

@@ -2,9 +2,10 @@
 // { steps: [{agent, total_seconds, result, attempts, metadata}], manager: {times, recovery}, status },
 // with what a researcher asks of it: attempts per step, reasons for failure, tokens and seconds per
 // model call, and (incremental) every attempt's artifacts with how much each one changed.
-import { diffLines } from 'diff';
+import { createTwoFilesPatch, diffLines } from 'diff';
 import type { AgentPlan } from '../api/agentplan.ts';
-import type { AgentStep } from '../api/agentstep.ts';
+import type { AgentStep, OptimizationStatus, OptimizationTrial } from '../api/agentstep.ts';
+import { withoutAttemptNames } from '../kube/names.ts';
 
 export interface ModelCallRecord {
   agent: string;
@@ -65,9 +66,50 @@ export interface StepResult {
     counts: { retries: number; return_to_manager: number; return_to_human: number };
     /** Every finished attempt, oldest first (fractale's addition to the seed's layout). */
     history?: AttemptHistoryRecord[];
+    /** An optimize step's trajectory: every trial, with the diff of its manifest from the one it changed. */
+    optimization?: OptimizationResult;
     ask_gemini: ModelCallRecord[];
     usage: Record<string, number>;
   };
+}
+
+export interface OptimizationResult extends Omit<OptimizationStatus, 'trials'> {
+  trials: (OptimizationTrial & { diff?: string })[];
+}
+
+/** The most of a trial's diff a results document keeps. */
+const MAX_TRIAL_DIFF = 4096;
+
+/** Each trial with the unified diff of its manifest from the best it started from (the gradient of change). */
+export function optimizationResult(
+  optimization: OptimizationStatus,
+  records: readonly AttemptRecord[],
+  stepName: string,
+): OptimizationResult {
+  const artifact = (attempt: number | undefined) =>
+    attempt === undefined ? undefined : records.find((r) => r.attempt === attempt)?.artifact;
+  const trials = optimization.trials.map((trial) => {
+    const before = artifact(trial.from);
+    const after = artifact(trial.attempt);
+    if (before === undefined || after === undefined) return { ...trial };
+    const strip = (text: string, attempt: number) =>
+      withoutAttemptNames(text.replace(/^# fractale-trial .*\n/gm, ''), stepName, attempt);
+    const patch = createTwoFilesPatch(
+      `attempt-${trial.from}`,
+      `attempt-${trial.attempt}`,
+      strip(before, trial.from!),
+      strip(after, trial.attempt),
+      undefined,
+      undefined,
+      { context: 1 },
+    );
+    const diff = patch.split('\n').slice(2).join('\n');
+    return {
+      ...trial,
+      diff: diff.length > MAX_TRIAL_DIFF ? `${diff.slice(0, MAX_TRIAL_DIFF)}\n… (diff cut)` : diff,
+    };
+  });
+  return { ...optimization, trials };
 }
 
 export interface IncrementalAsset {
@@ -184,6 +226,9 @@ export function buildResults(
             stages: { ...(h.stages ?? {}) },
           }),
         ),
+        ...(status.optimization
+          ? { optimization: optimizationResult(status.optimization, records, step.metadata.name ?? '') }
+          : {}),
         ask_gemini: records.flatMap((r) => r.calls),
         usage: { ...(status.usage ?? {}) },
       },

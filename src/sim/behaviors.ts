@@ -52,9 +52,13 @@ type ExpressionNode =
   | { kind: 'number'; value: number }
   | { kind: 'name'; name: string }
   | { kind: 'negate'; operand: ExpressionNode }
+  | { kind: 'call'; name: 'min' | 'max'; args: ExpressionNode[] }
   | { kind: 'binary'; operator: string; left: ExpressionNode; right: ExpressionNode };
 
-/** An arithmetic expression: numbers, names, + - * / ( ), and one comparison (== != < <= > >=, 1 or 0). */
+/**
+ * An arithmetic expression: numbers, names, + - * / ( ), min(a, b, ...) and max(a, b, ...), and
+ * at most one comparison (== != < <= > >=: 1 when it holds, else 0).
+ */
 export interface Expression {
   readonly source: string;
   /** The names it reads, in order of first use. */
@@ -63,7 +67,7 @@ export interface Expression {
 }
 
 const tokenPattern =
-  /\s*(?:((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|[-+*/()<>]))/y;
+  /\s*(?:((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|[-+*/()<>,]))/y;
 
 /** Parses an expression; throws an Error saying what is wrong and where. */
 export function compileExpression(input: string | number): Expression {
@@ -94,6 +98,18 @@ export function compileExpression(input: string | number): Expression {
     if (token.type === 'number') {
       position++;
       return { kind: 'number', value: Number(token.text) };
+    }
+    if (token.type === 'name' && tokens[position + 1]?.text === '(') {
+      if (token.text !== 'min' && token.text !== 'max') fail('no function but min and max');
+      position += 2;
+      const args = [comparison()];
+      while (tokens[position]?.text === ',') {
+        position++;
+        args.push(comparison());
+      }
+      if (tokens[position]?.text !== ')') fail('")" expected');
+      position++;
+      return { kind: 'call', name: token.text as 'min' | 'max', args };
     }
     if (token.type === 'name') {
       position++;
@@ -145,6 +161,10 @@ export function compileExpression(input: string | number): Expression {
       }
       case 'negate':
         return -evaluate(node.operand, values);
+      case 'call': {
+        const args = node.args.map((arg) => evaluate(arg, values));
+        return node.name === 'min' ? Math.min(...args) : Math.max(...args);
+      }
       case 'binary': {
         const left = evaluate(node.left, values);
         const right = evaluate(node.right, values);
@@ -188,10 +208,26 @@ const expression = z.union([z.number(), z.string()]).superRefine((value, ctx) =>
   }
 });
 
+/** The capturing groups of a regular expression. */
+function captureGroups(source: string): number {
+  try {
+    return (new RegExp(`${source}|`).exec('')?.length ?? 1) - 1;
+  } catch {
+    return 0; // not a regular expression: `pattern` says so
+  }
+}
+
 /** Where a number comes from: the command line, else an environment variable, else a default. */
 const sourceSchema = z.strictObject({
-  /** match: regex searched in the command line; its first group is the number (without a group: 1 when found). */
-  match: pattern.optional(),
+  /**
+   * match: regex searched in the command line; its one capturing group is the number (write (?:...)
+   * for other groups); without a group, 1 when found.
+   */
+  match: pattern
+    .refine((source) => captureGroups(source) <= 1, {
+      message: 'more than one capturing group: keep one for the number, write (?:...) for the others',
+    })
+    .optional(),
   /** env: an environment variable of the container, read as a number. */
   env: z.string().regex(envName, 'not an environment variable name').optional(),
   /** default: a number or expression used when neither gives a number. */

@@ -2,7 +2,9 @@
  * The behaviours file decides what the simulated cluster's workloads do: which images can be pulled,
  * how a Kaniko build ends for a given Dockerfile, and how a container's process ends for a given
  * image and command. Restarts, back-offs and phases are not described here: the simulated kubelet
- * derives them from the pod's restartPolicy, as a real kubelet does.
+ * derives them from the pod's restartPolicy, as a real kubelet does. A pod rule may carry a
+ * performance model: the run's seconds and the figures its log prints then follow the container's
+ * command line, environment and CPUs (performanceRun), with noise drawn from the pod's name.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -312,46 +314,84 @@ export function renderTemplate(text: string, values: Readonly<Record<string, num
     .join('');
 }
 
+/**
+ * A performance model. Its values, in the order they are computed (each expression may use the
+ * values before it): cores (what the container may use: its CPU limit, else its request, else its
+ * node's CPUs; under Flux, per broker times brokers), ranks, threads, procs (ranks × threads), the
+ * variables in order, work, seconds, the figures in order. The rule's log prints any of them
+ * (parseTemplate); the formula is performanceRun's.
+ */
 const performanceSchema = z
   .strictObject({
     /**
-     * work: the run's seconds on one core with one rank and one thread and no bonus; a number or an
+     * work: the run's seconds on one core with one rank, one thread and no bonus; a number or an
      * expression of cores, ranks, threads, procs and the variables (a weak-scaling program's work
      * grows with its ranks).
      */
     work: expression,
-    /** ranks: MPI ranks (e.g. {match: "-np\\s+(\\d+)"}); default: the launcher's, 1 in a pod, the MiniCluster's tasks under Flux. Its default may use cores. */
+    /**
+     * ranks: MPI ranks, e.g. {match: "mpirun\\b.*?\\s-np\\s+(\\d+)"}; when none is found, the
+     * launcher's: 1 in a pod, the MiniCluster's tasks under Flux. Its default may use cores.
+     */
     ranks: sourceSchema.optional(),
-    /** threads: threads per rank (e.g. {match: "-pk\\s+omp\\s+(\\d+)", env: OMP_NUM_THREADS}); default 1. Its default may use cores and ranks. */
+    /**
+     * threads: threads per rank, e.g. {match: "-pk\\s+omp\\s+(\\d+)", env: OMP_NUM_THREADS}; 1 when
+     * none is found. Its default may use cores and ranks.
+     */
     threads: sourceSchema.optional(),
-    /** threadEfficiency: what a thread beyond a rank's first is worth next to a rank (0: threads idle and take no core). */
+    /**
+     * threadEfficiency: what each thread beyond a rank's first is worth next to a rank (default 1);
+     * 0: the threads do nothing (no threaded code) and take no core.
+     */
     threadEfficiency: z.number().min(0).max(1).default(1),
-    /** serialFraction: Amdahl's serial part, speedup(n) = 1 / (s + (1 - s) / n). */
+    /** serialFraction: Amdahl's serial part s: speedup(n) = 1 / (s + (1 - s) / n). */
     serialFraction: z.number().min(0).max(1).optional(),
-    /** parallelEfficiency: the efficiency kept per doubling, speedup(n) = n × e^log2(n). Without either, speedup(n) = n. */
+    /**
+     * parallelEfficiency: the efficiency ε kept per doubling: speedup(n) = n × ε^log2(n). With
+     * neither this nor serialFraction, speedup(n) = n.
+     */
     parallelEfficiency: z.number().gt(0).max(1).optional(),
-    /** oversubscribePenalty: p processes on c < p cores run (1 + penalty × (p / c - 1)) times slower on top of sharing c cores. */
+    /**
+     * oversubscribePenalty: p busy processes on c < p cores share the c cores and, on top, run
+     * (1 + penalty × (p / c - 1)) times slower (default 1; 0: sharing costs nothing more).
+     */
     oversubscribePenalty: z.number().nonnegative().default(1),
-    /** bonuses: a regex found in the command line or in an environment entry NAME=VALUE makes the run `factor` times faster (below 1: slower). */
+    /**
+     * bonuses: each `match` (a regex) found in the command line or in one environment entry
+     * NAME=VALUE makes the run `factor` times faster (below 1: slower); the factors multiply.
+     */
     bonuses: z.array(z.strictObject({ match: pattern, factor: z.number().positive() })).default([]),
-    /** noise: relative standard deviation of the run's seconds; the sample is drawn from sha256 of the pod's and container's names, so a pod's run is the same every time. */
+    /**
+     * noise: the relative standard deviation of the run's seconds (at most 0.3): seconds × (1 +
+     * noise × z), z a standard normal drawn from sha256 of the pod's namespace, name and container
+     * (noiseSample), kept within ±3: each pod of a Job differs, the same pod is the same every time.
+     */
     noise: z.number().min(0).max(0.3).default(0),
-    /** variables: more numbers from the command line or environment (same form as ranks; default 0), in order; each default may use the earlier ones. */
+    /**
+     * variables: more numbers by name, read like ranks (the command line, else the environment,
+     * else `default`, else 0), in order: each default may use cores, ranks, threads, procs and the
+     * variables before it.
+     */
     variables: z.record(z.string(), sourceSchema).default({}),
-    /** aborts: in order, the first whose `when` expression is not 0 ends the run at once with its log and exit code instead. */
+    /**
+     * aborts: checks made before the run, in order: the first whose `when` expression is not 0
+     * ends the run as Failed with its exitCode (default 1) and log (a template of the values up to
+     * the variables) after runSeconds (default 1).
+     */
     aborts: z
       .array(
         z.strictObject({
           when: expression,
-          /** exitCode: defaults to 1. */
           exitCode: z.number().int().min(1).max(255).default(1),
-          /** log: a template (the variables are known, the seconds are not). */
           log: z.string().default(''),
           runSeconds: z.number().nonnegative().default(1),
         }),
       )
       .default([]),
-    /** figures: named expressions over everything above plus work, seconds and the earlier figures, for the log template. */
+    /**
+     * figures: named expressions of every value above plus work, seconds and the figures before
+     * them, e.g. {timesteps_s: "100 / seconds"}, for the log to print.
+     */
     figures: z.record(z.string(), expression).default({}),
   })
   .superRefine((model, ctx) => {

@@ -418,7 +418,8 @@ describe('a Job on the simulated cluster', () => {
       env: { OMP_NUM_THREADS: '1' },
       cores: 2,
       tasks: 1,
-      seed: `default/${pod?.metadata?.name}/main`,
+      // Drawn from the Job and the completion index, not the pod's random name: a rerun measures the same.
+      seed: 'default/job/lj//main',
     });
     expect(log).toBe(expected.log);
     expect(Number(timestepsPattern.exec(log)?.[1])).toBeCloseTo(expected.values?.['timesteps_s'] ?? 0, 3);
@@ -457,7 +458,7 @@ describe('a Job on the simulated cluster', () => {
         env: {},
         cores: 4,
         tasks: 1,
-        seed: `default/${pod.metadata?.name}/main`,
+        seed: `default/job/reps/${pod.metadata?.labels?.['batch.kubernetes.io/job-completion-index']}/main`,
       });
       expect(logs.read('default', pod.metadata?.name ?? '', 'main')).toBe(again.log);
     }

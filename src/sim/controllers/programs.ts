@@ -109,6 +109,18 @@ export function containerEnv(env: IContainer['env']): Record<string, string> {
   return values;
 }
 
+/**
+ * What a run's noise is drawn from: its Job and completion index when it has them (a Job's pods are
+ * named with a random suffix, and a rerun of the same plan should measure the same), else its pod.
+ */
+function noiseSeed(pod: IPod | undefined, container: IContainer): string {
+  const labels = pod?.metadata?.labels ?? {};
+  const job = labels['batch.kubernetes.io/job-name'] ?? labels['job-name'];
+  const index = labels['batch.kubernetes.io/job-completion-index'] ?? '';
+  const who = job ? `job/${job}/${index}` : (pod?.metadata?.name ?? '');
+  return `${pod?.metadata?.namespace ?? ''}/${who}/${container.name}`;
+}
+
 /** What a performance model reads of a pod's container, started by itself (one rank unless told). */
 export function containerWorkload(ctx: WorldContext, pod: IPod | undefined, container: IContainer): Workload {
   return {
@@ -116,7 +128,7 @@ export function containerWorkload(ctx: WorldContext, pod: IPod | undefined, cont
     env: containerEnv(container.env),
     cores: containerCores(ctx, container.resources, pod?.spec?.nodeName),
     tasks: 1,
-    seed: `${pod?.metadata?.namespace ?? ''}/${pod?.metadata?.name ?? ''}/${container.name}`,
+    seed: noiseSeed(pod, container),
   };
 }
 

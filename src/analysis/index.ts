@@ -7,6 +7,7 @@ import { attemptRows, cellSummary, groupSummaries, runSummary } from './attempts
 import { changeRecords } from './change.ts';
 import { consistency, finalArtifacts } from './consistency.ts';
 import { cellRepeatedMistakes, failureCounts, failureRecords } from './failures.ts';
+import { optimizationPoints, optimizationSummaries } from './optimization.ts';
 import { buildCacheRecords, stageRecords } from './stages.ts';
 import { compareText, distinct, distribution, ratio, sum } from './stats.ts';
 import { CATEGORY_LABELS } from './taxonomy.ts';
@@ -91,6 +92,8 @@ export function analyze(input: readonly RunRecord[], options: AnalysisOptions = 
     calls: callRecords(runs),
     tokens,
     artifacts: finalArtifacts(runs).map(({ dockerfile: _, ...artifact }) => artifact),
+    optimization: optimizationPoints(runs),
+    optimizations: optimizationSummaries(runs),
   };
 }
 

@@ -226,6 +226,78 @@ export interface TokenSummary {
   price?: { inputPerMillion: number; outputPerMillion: number };
 }
 
+export type TrialOutcome = 'baseline' | 'kept' | 'reverted' | 'failed';
+
+/** One trial of an optimize step run: the row of optimization.csv and a point of its chart. */
+export interface OptimizationPointRow extends RunKey {
+  /** As in AttemptRow. */
+  planStatus?: string;
+  step: string;
+  stepRun: string;
+  /** What is measured, e.g. "timesteps/s". */
+  figure: string;
+  /** Whether higher or lower is better. */
+  direction: 'higher' | 'lower';
+  /** 0 is the baseline, the starting manifest as it is. */
+  trial: number;
+  /** The attempt of the step run that ran the trial. */
+  attempt: number;
+  /** The attempt whose manifest (the best so far) the trial changed; none for the baseline. */
+  from?: number;
+  outcome: TrialOutcome;
+  /** How many repetitions gave a figure (0 for a failed trial). */
+  repetitions: number;
+  /** Each repetition's figure, in order. */
+  figures: number[];
+  /** The trial's figure: the median of its repetitions. */
+  median?: number;
+  /** The repetitions' range (max - min): the noise. */
+  spread?: number;
+  /** The lowest and highest repetition. */
+  min?: number;
+  max?: number;
+  /**
+   * The best figure after this trial, as the step judged it: the median of the baseline or of the
+   * last kept trial up to and including this one. A reverted trial does not move it, even one whose
+   * median is better by less than the noise; a failed one neither.
+   */
+  bestSoFar?: number;
+  /** The model's one change, in its words (for a failed trial, as its manifest's header has it). */
+  change?: string;
+  /** Why the model expected the change to help. */
+  reason?: string;
+  /** Why the trial was kept, reverted or failed. */
+  message?: string;
+  /** The unified diff of the trial's manifest from the one it changed (`from`). */
+  diff?: string;
+}
+
+/** One optimize step run: where it started, where it got, how its trials went, why it stopped. */
+export interface OptimizationSummaryRow extends RunKey {
+  /** As in AttemptRow. */
+  planStatus?: string;
+  step: string;
+  stepRun: string;
+  /** How the step run ended (Succeeded, Failed). */
+  status: string;
+  figure: string;
+  direction: 'higher' | 'lower';
+  /** The baseline's figure. */
+  baseline?: number;
+  /** The best figure. */
+  best?: number;
+  /** How much better the best is than the baseline: above 1 is better, whichever the direction. */
+  ratio?: number;
+  /** The attempt whose manifest is the best (the step's output). */
+  bestAttempt?: number;
+  /** Trials after the baseline: kept + reverted + failed. */
+  trials: number;
+  kept: number;
+  reverted: number;
+  failed: number;
+  stopReason?: string;
+}
+
 export interface FinalArtifact {
   cell: string;
   plan: string;
@@ -270,4 +342,8 @@ export interface Summary {
   calls: CallRecord[];
   tokens: TokenSummary[];
   artifacts: FinalArtifact[];
+  /** Every trial of every optimize step run (empty when no run has an optimize step). */
+  optimization: OptimizationPointRow[];
+  /** Every optimize step run (empty when no run has one). */
+  optimizations: OptimizationSummaryRow[];
 }

@@ -356,6 +356,114 @@ export function buildCacheScatter(summary: Summary): Chart | undefined {
   };
 }
 
+/** The chart id of the optimization chart of the `index`-th figure name. */
+export const optimizationId = (index: number): string => `optimization-${index}`;
+
+/** The outcomes of a trial in legend order, with their colour and shape. */
+const OUTCOMES = [
+  ['baseline', '#4c78a8', 'circle'],
+  ['kept', '#2ca02c', 'circle'],
+  ['reverted', '#f58518', 'circle'],
+  ['failed', '#d62728', 'cross'],
+] as const;
+
+/** The figure names of the summary's optimize steps, in the order first seen. */
+export function optimizationFigures(summary: Summary): string[] {
+  return [...new Set(summary.optimization.map((p) => p.figure))];
+}
+
+/**
+ * The trajectory of the optimize steps that measure one figure: x the trial, y the figure; the best
+ * so far as a stepped line, each trial's median as a point coloured by its outcome, the range of
+ * its repetitions as an error bar. A failed trial measured nothing: its cross sits on the line.
+ * One panel per step run when several measure the figure.
+ */
+export function optimizationChart(summary: Summary, figure: string, index: number): Chart | undefined {
+  const rows = summary.optimization.filter((p) => p.figure === figure && p.bestSoFar !== undefined);
+  if (rows.length === 0) return undefined;
+  const runs = [...new Set(rows.map((p) => p.stepRun))];
+  const directions = new Set(rows.map((p) => p.direction));
+  const better = directions.size === 1 ? ` (${[...directions][0]} is better)` : '';
+  const values = rows.map((p) => ({
+    run: p.stepRun,
+    trial: p.trial,
+    outcome: p.outcome,
+    // A failed trial is drawn at the best so far, which it did not move.
+    shown: p.median ?? p.bestSoFar,
+    bestSoFar: p.bestSoFar,
+    ...(p.min !== undefined && p.max !== undefined ? { min: p.min, max: p.max } : {}),
+  }));
+  const trials = [...new Set(rows.map((p) => p.trial))].sort((a, b) => a - b);
+  const x = {
+    field: 'trial',
+    type: 'ordinal',
+    title: 'trial (0 = baseline)',
+    sort: trials,
+    axis: { labelAngle: 0 },
+  } as const;
+  const layer = {
+    width: runs.length > 1 ? 360 : 520,
+    height: runs.length > 1 ? 200 : 260,
+    layer: [
+      {
+        mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: 'bestSoFar', type: 'quantitative', title: `${figure}${better}` },
+        },
+      },
+      {
+        transform: [{ filter: 'isValid(datum.min)' }],
+        mark: { type: 'errorbar', ticks: { size: 10 }, color: '#555' },
+        encoding: {
+          x,
+          y: { field: 'min', type: 'quantitative', title: `${figure}${better}` },
+          y2: { field: 'max' },
+        },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 90, opacity: 0.9 },
+        encoding: {
+          x,
+          y: { field: 'shown', type: 'quantitative', title: `${figure}${better}` },
+          color: {
+            field: 'outcome',
+            type: 'nominal',
+            title: 'outcome',
+            scale: { domain: OUTCOMES.map(([o]) => o), range: OUTCOMES.map(([, c]) => c) },
+          },
+          shape: {
+            field: 'outcome',
+            type: 'nominal',
+            title: 'outcome',
+            scale: { domain: OUTCOMES.map(([o]) => o), range: OUTCOMES.map(([, , s]) => s) },
+          },
+        },
+      },
+    ],
+  } satisfies FacetedSpec;
+  const spec: TopLevelSpec =
+    runs.length > 1
+      ? {
+          config: CONFIG,
+          data: { values },
+          facet: { field: 'run', type: 'nominal', title: null, sort: runs },
+          columns: 2,
+          spec: layer,
+        }
+      : { config: CONFIG, data: { values }, ...layer };
+  return {
+    id: optimizationId(index),
+    title: `Optimization of ${figure}${runs.length > 1 ? ', per step run' : ` · ${runs[0]}`}`,
+    mark: 'symbol',
+    how:
+      'x is the trial (0 is the baseline, the manifest as it started), y the figure. A point is a trial\u2019s median over its repetitions, its bar the slowest to the fastest repetition (the noise); ' +
+      'its colour says what the agent did with it: kept (the new best), reverted (not better by more than the noise) or failed (the run failed and measured nothing: its red cross sits on the line). ' +
+      'The stepped line is the best so far: it moves only at a kept trial, so a reverted point can sit beyond it when its gain was within the noise.',
+    spec,
+  };
+}
+
 /** Every chart the summary has data for, in page order. */
 export function reportCharts(summary: Summary): Chart[] {
   return [
@@ -366,6 +474,7 @@ export function reportCharts(summary: Summary): Chart[] {
     ...summary.consistency.map((c, i) => similarityHeatmap(summary, c, i)),
     stageBoxplot(summary),
     buildCacheScatter(summary),
+    ...optimizationFigures(summary).map((figure, i) => optimizationChart(summary, figure, i)),
   ].filter((c): c is Chart => c !== undefined);
 }
 

@@ -2,7 +2,14 @@
 // with a comma, a double quote or a line break is quoted, its quotes doubled), for pandas and R.
 // Columns come in a fixed order (below), camelCase names written snake_case; numbers are written as
 // JavaScript prints them (unformatted), undefined and null as an empty field.
-import type { AttemptRow, CallRecord, FailureRecord, StageRecord, Summary } from '../analysis/types.ts';
+import type {
+  AttemptRow,
+  CallRecord,
+  FailureRecord,
+  OptimizationPointRow,
+  StageRecord,
+  Summary,
+} from '../analysis/types.ts';
 
 /** Where a row sits, and how its plan ended (to filter by outcome without a join): the first columns of every file. */
 const KEY = ['plan', 'cell', 'application', 'variant', 'model', 'repetition', 'planStatus'] as const;
@@ -61,6 +68,30 @@ export const STAGE_COLUMNS = [
   'seconds',
 ] as const satisfies readonly (keyof StageRecord)[];
 
+/** optimization.csv: one row per trial of an optimize step run (`figures` space-separated). */
+export const OPTIMIZATION_COLUMNS = [
+  ...KEY,
+  'step',
+  'stepRun',
+  'figure',
+  'direction',
+  'trial',
+  'attempt',
+  'from',
+  'outcome',
+  'repetitions',
+  'figures',
+  'median',
+  'spread',
+  'min',
+  'max',
+  'bestSoFar',
+  'change',
+  'reason',
+  'message',
+  'diff',
+] as const satisfies readonly (keyof OptimizationPointRow)[];
+
 // A field added to a row type must be given a column: these fail to compile when one is missing.
 type Missing<Row, Columns extends readonly unknown[]> = Exclude<keyof Row, Columns[number]>;
 const complete: [
@@ -68,7 +99,8 @@ const complete: [
   Missing<FailureRecord, typeof FAILURE_COLUMNS>,
   Missing<CallRecord, typeof CALL_COLUMNS>,
   Missing<StageRecord, typeof STAGE_COLUMNS>,
-] extends [never, never, never, never]
+  Missing<OptimizationPointRow, typeof OPTIMIZATION_COLUMNS>,
+] extends [never, never, never, never, never]
   ? true
   : never = true;
 void complete;
@@ -95,13 +127,29 @@ export function toCsv<Row extends object>(
   return lines.join('\r\n') + '\r\n';
 }
 
-/** The four tidy files of a summary, by file name. */
+/**
+ * Whether a summary has optimization.csv: only when a run has an optimize step, so a report of
+ * runs without one has the same files as before optimize steps existed.
+ */
+export function hasOptimizationCsv(summary: Summary): boolean {
+  return summary.optimizations.length > 0;
+}
+
+/** The tidy files of a summary, by file name: four, and optimization.csv when a run has an optimize step. */
 export function summaryCsvs(summary: Summary): Record<string, string> {
   return {
     'attempts.csv': toCsv(summary.attempts, ATTEMPT_COLUMNS),
     'failures.csv': toCsv(summary.failures, FAILURE_COLUMNS),
     'calls.csv': toCsv(summary.calls, CALL_COLUMNS),
     'stages.csv': toCsv(summary.stages, STAGE_COLUMNS),
+    ...(hasOptimizationCsv(summary)
+      ? {
+          'optimization.csv': toCsv(
+            summary.optimization.map((row) => ({ ...row, figures: row.figures.join(' ') })),
+            OPTIMIZATION_COLUMNS,
+          ),
+        }
+      : {}),
   };
 }
 
@@ -111,4 +159,5 @@ export const CSV_COLUMNS: Record<string, readonly string[]> = {
   'failures.csv': FAILURE_COLUMNS.map(snakeCase),
   'calls.csv': CALL_COLUMNS.map(snakeCase),
   'stages.csv': STAGE_COLUMNS.map(snakeCase),
+  'optimization.csv': OPTIMIZATION_COLUMNS.map(snakeCase),
 };

@@ -2,7 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzedSummary, experimentSummary, HOSTILE, lonePlanSummary } from '../../test/report/fixture.ts';
+import {
+  analyzedSummary,
+  experimentSummary,
+  HOSTILE,
+  lonePlanSummary,
+  optimizationSummary,
+} from '../../test/report/fixture.ts';
 import { reportCharts } from './charts.ts';
 import { escapeHtml, SECTIONS } from './html.ts';
 import { reportHtml, writeReport } from './index.ts';
@@ -191,6 +197,121 @@ describe('the changes section', () => {
     expect(has(html, 'data-chart="change-keywords"')).toBe(false);
     expect(has(html, 'No Dockerfile changed between attempts')).toBe(true);
     expect(html.match(/<tr><td>/g)?.length).toBe(summary.changes.length);
+  });
+});
+
+describe('the optimization section', () => {
+  const section = (html: string, id: string): string =>
+    html.slice(
+      html.indexOf(`<section id="${id}">`),
+      html.indexOf('</section>', html.indexOf(`<section id="${id}">`)),
+    );
+
+  it('comes after the time per stage, with a chart per figure and a table per step run', async () => {
+    const sections = SECTIONS.map(([id]) => id);
+    expect(sections.indexOf('optimization')).toBe(sections.indexOf('stages') + 1);
+    expect(SECTIONS[sections.indexOf('optimization')]![1]).toBe('Optimization');
+    const summary = optimizationSummary();
+    const page = await reportHtml(summary);
+    const html = section(page, 'optimization');
+    expect(has(html, '<h2>Optimization</h2>')).toBe(true);
+    // Two figures: solve time (amg2023) and timesteps/s (two lammps step runs, one chart of two panels).
+    expect(
+      html.match(/<figure class="chart" id="chart-optimization-\d+"[^>]*data-mark="symbol">/g),
+    ).toHaveLength(2);
+    expect(html).toContain(
+      '<figcaption>Optimization of solve time (s) · tuning-amg2023-r1-optimize</figcaption>',
+    );
+    expect(html).toContain('<figcaption>Optimization of timesteps/s, per step run</figcaption>');
+    expect(html.match(/How to read this:/g)).toHaveLength(2);
+    expect(html.match(/<h3>/g)).toHaveLength(3);
+    expect(html).toContain('<h3>tuning-lammps-r1-optimize</h3>');
+    expect(html).toContain(
+      '<p>timesteps/s, higher is better; baseline 100 \u2192 best 305 (\u00d73.05, attempt 2); 3 trials: 1 kept, 1 reverted, 1 failed; the step succeeded</p>',
+    );
+    expect(html).toContain(
+      '<p class="how">Stopped: Trial 3 failed (RunFailed); the next starts from the best; stopping: 2 trial(s) in a row did not beat the best (plateau 2)</p>',
+    );
+    // A row per trial; the reverted one with its figures and why, its diff in a <details>.
+    expect(html.match(/<tr><td class="n">\d+<\/td>/g)).toHaveLength(summary.optimization.length);
+    expect(html).toContain(
+      '<tr><td class="n">2</td><td>Add OMP_NUM_THREADS=2 and the OPENMP suffix (-sf omp)<span class="meta">Two threads per rank may use the hyperthreads the ranks leave idle.</span></td>' +
+        '<td class="n">311 \u00b1 16<span class="meta">302 \u00b7 311 \u00b7 318</span></td>' +
+        '<td>reverted<span class="meta">reverted: 311 against the best 305 (a gain of 6 is within the noise 16)</span></td>' +
+        '<td><details><summary>attempt 2 \u2192 3</summary><pre class="diff"><span class="file">+++ attempt-3</span><span class="hunk">@@ -16,3 +16,6 @@</span>',
+    );
+    expect(html).toContain('<tr><td class="n">0</td><td>baseline (the starting manifest)</td>');
+    // The failed trial has no figure; its change comes from its manifest.
+    expect(html).toContain(
+      '<tr><td class="n">3</td><td>Use the KOKKOS package with 2 threads per rank (-k on t 2 -sf kk)<span class="meta">KOKKOS has a faster ReaxFF pair style than the default one.</span></td><td class="n">\u2014</td><td>failed',
+    );
+    // The data files list optimization.csv with a row per trial.
+    expect(section(page, 'data')).toContain(
+      `<a href="optimization.csv">optimization.csv</a> — ${summary.optimization.length} rows; columns: <code>plan, cell,`,
+    );
+    // Still self-contained, its ids unique.
+    expect(has(page, /<script|<link|<img/i)).toBe(false);
+    expect(has(outsideArtifacts(page), /https?:/i)).toBe(false);
+    const ids = [...page.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('renders a model-written change and diff as text', async () => {
+    const html = section(await reportHtml(optimizationSummary()), 'optimization');
+    expect(has(html, HOSTILE)).toBe(false);
+    expect(has(html, '<img')).toBe(false);
+    expect(has(html, '</script')).toBe(false);
+    expect(html).toContain(`<td>Pin each rank to a core ${escapeHtml(HOSTILE)}<span class="meta">`);
+    expect(html).toContain(`<span class="add">+          # ${escapeHtml(HOSTILE)}</span>`);
+    // And the figure name, as the step's context wrote it.
+    const summary = optimizationSummary();
+    for (const p of summary.optimization) if (p.plan === 'tuning-amg2023-r1') p.figure = `s ${HOSTILE}`;
+    const again = await reportHtml(summary);
+    expect(has(again, HOSTILE)).toBe(false);
+    expect(has(again, '<img')).toBe(false);
+  });
+
+  it('says so when no run has an optimize step, or a step measured no baseline', async () => {
+    const page = await reportHtml(analyzedSummary());
+    expect(section(page, 'optimization')).toContain('<p class="empty">No optimize step in these runs.</p>');
+    expect(has(page, 'data-chart="optimization-')).toBe(false);
+    expect(has(page, 'optimization.csv')).toBe(false);
+    const summary = optimizationSummary();
+    const stepRun = 'tuning-amg2023-r1-optimize';
+    summary.optimization = summary.optimization.filter((p) => p.stepRun !== stepRun);
+    const row = summary.optimizations.find((o) => o.stepRun === stepRun)!;
+    Object.assign(row, { status: 'Failed', trials: 0, kept: 0, reverted: 0, failed: 0 });
+    delete row.baseline;
+    delete row.best;
+    delete row.ratio;
+    delete row.bestAttempt;
+    const html = section(await reportHtml(summary), 'optimization');
+    expect(html.match(/<figure /g)).toHaveLength(1);
+    expect(html).toContain(
+      '<h3>tuning-amg2023-r1-optimize</h3>\n<p>solve time (s), lower is better; no baseline; 0 trials: 0 kept, 0 reverted, 0 failed; the step failed</p>',
+    );
+    expect(html).toContain('No trial was measured');
+  });
+
+  it('writes optimization.csv next to the page', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'fractale-report-'));
+    try {
+      const summary = optimizationSummary();
+      const { files } = await writeReport(summary, root);
+      expect(files.map((f) => f.slice(root.length + 1))).toEqual([
+        'report.html',
+        'attempts.csv',
+        'failures.csv',
+        'calls.csv',
+        'stages.csv',
+        'optimization.csv',
+        'summary.json',
+      ]);
+      const csv = await readFile(join(root, 'optimization.csv'), 'utf8');
+      expect(csv.split(/\r\n(?=tuning-)/)).toHaveLength(summary.optimization.length + 1);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -7,11 +7,13 @@ import type {
   CellSummary,
   ChangeRecord,
   FinalArtifact,
+  OptimizationPointRow,
+  OptimizationSummaryRow,
   Summary,
 } from '../analysis/types.ts';
 import type { Chart } from './charts.ts';
-import { similarityId } from './charts.ts';
-import { CSV_COLUMNS } from './csv.ts';
+import { optimizationFigures, optimizationId, similarityId } from './charts.ts';
+import { CSV_COLUMNS, hasOptimizationCsv } from './csv.ts';
 
 export interface RenderedChart extends Chart {
   svg: string;
@@ -30,6 +32,7 @@ export const SECTIONS = [
   ['changes', 'What changed between attempts'],
   ['consistency', 'Consistency of the final artifacts'],
   ['stages', 'Time per stage and the build cache'],
+  ['optimization', 'Optimization'],
   ['tokens', 'Tokens and cost'],
   ['artifacts', 'Final artifacts'],
   ['data', 'Data files'],
@@ -69,6 +72,7 @@ table{border-collapse:collapse;font-size:.9em;margin:.5em 0}th,td{border:1px sol
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.5em;white-space:pre-wrap;word-break:break-word;font-size:.85em;margin:.3em 0}
 .changes table{width:100%}.changes th:nth-child(5){width:50%}.diff span{display:block}.diff .add{background:#e6ffec}.diff .del{background:#ffebe9}.diff .hunk{color:#6a737d}
+.optimization td .meta{display:block;font-size:.85em}.optimization td:nth-child(2){max-width:420px}
 .grid{display:flex;flex-wrap:wrap;gap:0 2.5em}.grid>div{flex:0 1 480px;min-width:0}
 details{margin:.4em 0}summary{cursor:pointer}details>div{margin-left:1em}
 @media print{body{max-width:none;margin:0}nav{display:none}a{color:inherit}}
@@ -90,6 +94,7 @@ export function buildPage(
     changes: changes(summary, byId),
     consistency: consistency(summary, byId),
     stages: stages(byId),
+    optimization: optimization(summary, byId),
     tokens: tokens(summary),
     artifacts: artifacts(summary),
     data: data(summary),
@@ -341,6 +346,80 @@ function stages(charts: Map<string, RenderedChart>): string {
   ].join('\n');
 }
 
+function optimization(summary: Summary, charts: Map<string, RenderedChart>): string {
+  if (summary.optimizations.length === 0) return empty('No optimize step in these runs.');
+  const parts = optimizationFigures(summary).map((_, i) => figure(charts.get(optimizationId(i))));
+  parts.push(
+    '<div class="optimization">',
+    '<p class="how">One table per optimize step run, a row per trial: the model\u2019s change (and, below it, why it expected it to help), the median of the trial\u2019s repetitions \u00b1 their range with each repetition\u2019s figure, what the agent did with it and why, and the diff of the trial\u2019s manifest from the best one it changed.</p>',
+  );
+  for (const run of summary.optimizations) {
+    const trials = summary.optimization.filter((p) => p.plan === run.plan && p.stepRun === run.stepRun);
+    parts.push(`<h3>${escapeHtml(run.stepRun)}</h3>`, `<p>${escapeHtml(optimizationLine(run))}</p>`);
+    if (run.stopReason !== undefined) parts.push(`<p class="how">Stopped: ${escapeHtml(run.stopReason)}</p>`);
+    if (trials.length === 0) {
+      parts.push(empty('No trial was measured: the starting manifest gave no figure.'));
+      continue;
+    }
+    parts.push(
+      table(
+        ['trial', 'change', 'median \u00b1 spread', 'outcome', 'diff'],
+        trials.map((t) => [
+          num(String(t.trial)),
+          changeCell(t),
+          figureCell(t),
+          `${escapeHtml(t.outcome)}${t.message !== undefined ? `<span class="meta">${escapeHtml(t.message)}</span>` : ''}`,
+          t.diff !== undefined
+            ? `<details><summary>attempt ${t.from ?? '?'} \u2192 ${t.attempt}</summary>${diffPre(t.diff)}</details>`
+            : '\u2014',
+        ]),
+      ),
+    );
+  }
+  parts.push('</div>');
+  return parts.join('\n');
+}
+
+/** `timesteps/s, higher is better; baseline 100 → best 305 (×3.05, attempt 2); 3 trials: 1 kept, ...`. */
+function optimizationLine(run: OptimizationSummaryRow): string {
+  const parts = [`${run.figure}, ${run.direction} is better`];
+  if (run.baseline !== undefined) {
+    const extra = [
+      run.ratio !== undefined ? `\u00d7${number(run.ratio)}` : '',
+      run.bestAttempt !== undefined ? `attempt ${run.bestAttempt}` : '',
+    ].filter(Boolean);
+    parts.push(
+      `baseline ${figureNumber(run.baseline)} \u2192 best ${figureNumber(run.best ?? run.baseline)}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`,
+    );
+  } else parts.push('no baseline');
+  parts.push(
+    `${run.trials} trial${run.trials === 1 ? '' : 's'}: ${run.kept} kept, ${run.reverted} reverted, ${run.failed} failed`,
+    `the step ${run.status.toLowerCase()}`,
+  );
+  return parts.join('; ');
+}
+
+function changeCell(t: OptimizationPointRow): Cell {
+  const change = t.trial === 0 ? 'baseline (the starting manifest)' : (t.change ?? '\u2014');
+  return `${escapeHtml(clip(change, 500))}${t.reason !== undefined ? `<span class="meta">${escapeHtml(clip(t.reason, 1000))}</span>` : ''}`;
+}
+
+function figureCell(t: OptimizationPointRow): Cell {
+  if (t.median === undefined) return num('\u2014');
+  const main = `${figureNumber(t.median)} \u00b1 ${figureNumber(t.spread ?? 0)}`;
+  return {
+    html: `${escapeHtml(main)}<span class="meta">${escapeHtml(t.figures.map(figureNumber).join(' \u00b7 '))}</span>`,
+    numeric: true,
+  };
+}
+
+/** A figure with at most 4 significant digits, as the optimize agent prints it. */
+function figureNumber(value: number): string {
+  return Math.abs(value) >= 1e6 || (Math.abs(value) < 1e-3 && value !== 0)
+    ? value.toExponential(3)
+    : String(Number(value.toPrecision(4)));
+}
+
 function tokens(summary: Summary): string {
   if (summary.tokens.length === 0) return empty('No model calls recorded.');
   const priced = summary.tokens.some((t) => t.dollars !== undefined);
@@ -425,6 +504,11 @@ export function unifiedDiff(from: FinalArtifact, to: FinalArtifact): string {
     undefined,
     { context: 3, headerOptions: { includeIndex: false, includeUnderline: false, includeFileHeaders: true } },
   );
+  return diffPre(patch);
+}
+
+/** A unified diff's text as an escaped <pre>, each line marked added, removed or hunk header for colour. */
+function diffPre(patch: string): string {
   const lines = patch.replace(/\n$/, '').split('\n');
   const html = lines.map((line) => {
     const kind = line.startsWith('@@')
@@ -447,8 +531,12 @@ function data(summary: Summary): string {
     'failures.csv': summary.failures.length,
     'calls.csv': summary.calls.length,
     'stages.csv': summary.stages.length,
+    'optimization.csv': summary.optimization.length,
   };
-  const items = Object.entries(CSV_COLUMNS).map(
+  const written = Object.entries(CSV_COLUMNS).filter(
+    ([file]) => file !== 'optimization.csv' || hasOptimizationCsv(summary),
+  );
+  const items = written.map(
     ([file, columns]) =>
       `<li><a href="${file}">${file}</a> — ${integer(rows[file] ?? 0)} rows; columns: <code>${columns.join(', ')}</code></li>`,
   );

@@ -28,7 +28,10 @@ export async function reportHtml(summary: Summary, options: ReportOptions = {}):
   return buildPage(summary, await renderCharts(summary), options);
 }
 
-/** Writes report.html, attempts.csv, failures.csv, calls.csv, stages.csv and summary.json into `dir`. */
+/**
+ * Writes report.html, attempts.csv, failures.csv, calls.csv, stages.csv, optimization.csv (when a run
+ * has an optimize step) and summary.json into `dir`.
+ */
 export async function writeReport(
   summary: Summary,
   dir: string,

@@ -1,7 +1,8 @@
 // Summaries for the report's tests: the analysis of the experiment fixtures (five LAMMPS runs, one
 // final Dockerfile carrying markup as a model could write it); a hand-made experiment of
 // 2 applications × 2 variants × 2 models × 3 repetitions (facets by model, many cells); and a lone
-// plan with nothing to compare or count.
+// plan with nothing to compare or count; and the optimize steps of a tuning experiment (the optimize
+// fixture, a second repetition of it, and a step of another application whose figure falls).
 import { analyze } from '../../src/analysis/index.ts';
 import type { FailureCategory } from '../../src/analysis/taxonomy.ts';
 import type {
@@ -12,11 +13,12 @@ import type {
   FailureRecord,
   FinalArtifact,
   RunKey,
+  RunRecord,
   RunSummary,
   StageRecord,
   Summary,
 } from '../../src/analysis/types.ts';
-import { loadRuns } from '../fixtures/experiment/load.ts';
+import { loadOptimizeRun, loadRuns } from '../fixtures/experiment/load.ts';
 
 /** Model-written text that must render as text. */
 export const HOSTILE = '</script><img src=x onerror=alert(1)>';
@@ -111,6 +113,8 @@ export function experimentSummary(): Summary {
     calls,
     tokens: [],
     artifacts,
+    optimization: [],
+    optimizations: [],
   };
   let seed = 7;
   const next = (n: number): number => {
@@ -399,5 +403,81 @@ export function lonePlanSummary(): Summary {
         artifact: 'FROM ubuntu:24.04\n',
       },
     ],
+    optimization: [],
+    optimizations: [],
   };
+}
+
+/** The optimize fixture as another run: its plan renamed, its trials' figures and outcomes replaced. */
+function tuningRun(
+  base: RunRecord,
+  where: { plan: string; cell: string; application: string; repetition: number },
+  optimization: { figure: string; direction: 'higher' | 'lower'; trials: [number[], string][] },
+): RunRecord {
+  const run = structuredClone(base);
+  const old = run.plan;
+  Object.assign(run, where);
+  run.results.plan = where.plan;
+  for (const step of run.results.steps) step.name = step.name.replace(old, where.plan);
+  const o = run.results.steps.find((step) => step.metadata.optimization)!.metadata.optimization!;
+  o.figure = optimization.figure;
+  o.direction = optimization.direction;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  optimization.trials.forEach(([figures, outcome], i) => {
+    const trial = o.trials[i]!;
+    trial.outcome = outcome as typeof trial.outcome;
+    trial.figures = figures;
+    if (figures.length > 0) {
+      trial.median = median(figures);
+      trial.spread = Math.max(...figures) - Math.min(...figures);
+      trial.message = `${outcome} at ${trial.median} ${optimization.figure}`;
+    }
+  });
+  const best = o.trials.findLast((t) => t.outcome === 'kept' || t.outcome === 'baseline')!;
+  o.baseline = o.trials[0]!.median!;
+  o.best = best.median!;
+  o.bestAttempt = best.attempt;
+  o.ratio = optimization.direction === 'higher' ? o.best / o.baseline : o.baseline / o.best;
+  return run;
+}
+
+/**
+ * analyze() of a tuning experiment's optimize steps: the fixture (timesteps/s), a second repetition
+ * whose trial 2 is kept, with HOSTILE in that trial's change and diff (two panels of one chart), and
+ * an amg2023 step measuring seconds, where lower is better (a chart of its own).
+ */
+export function optimizationSummary(): Summary {
+  const base = loadOptimizeRun();
+  const second = tuningRun(
+    base,
+    { plan: 'tuning-lammps-r2', cell: 'lammps', application: 'lammps', repetition: 2 },
+    {
+      figure: 'timesteps/s',
+      direction: 'higher',
+      trials: [
+        [[97, 99, 101], 'baseline'],
+        [[290, 296, 301], 'kept'],
+        [[335, 340, 344], 'kept'],
+        [[], 'failed'],
+      ],
+    },
+  );
+  const trial = second.results.steps[1]!.metadata.optimization!.trials[2]!;
+  trial.change = `Pin each rank to a core ${HOSTILE}`;
+  trial.diff = `${trial.diff}+          # ${HOSTILE}\n`;
+  const amg = tuningRun(
+    base,
+    { plan: 'tuning-amg2023-r1', cell: 'amg2023', application: 'amg2023', repetition: 1 },
+    {
+      figure: 'solve time (s)',
+      direction: 'lower',
+      trials: [
+        [[12.4, 12.1, 12.9], 'baseline'],
+        [[8.1, 8.3, 8], 'kept'],
+        [[7.9, 8.6, 8.2], 'reverted'],
+        [[], 'failed'],
+      ],
+    },
+  );
+  return analyze([base, second, amg], { generated: '2025-01-02T03:04:05.000Z' });
 }

@@ -103,7 +103,8 @@ export function optimizationResult(
       undefined,
       { context: 1 },
     );
-    const diff = patch.split('\n').slice(2).join('\n');
+    // The patch opens with a line of '='; the ---/+++ headers name the attempts.
+    const diff = patch.split('\n').slice(1).join('\n');
     return {
       ...trial,
       diff: diff.length > MAX_TRIAL_DIFF ? `${diff.slice(0, MAX_TRIAL_DIFF)}\n… (diff cut)` : diff,

@@ -26,6 +26,8 @@ export async function stepArtifact(client: KubeClient, step: AgentStep): Promise
       return outputs['dockerfile'] ?? (await stepResult(client, step));
     case 'kubernetes-job':
     case 'minicluster':
+    case 'optimize':
+      // The optimize agent's manifest output is the best Job it found.
       return outputs['manifest'];
     case 'cost':
       return outputs['estimates'] ?? (await stepResult(client, step));

@@ -125,8 +125,8 @@ export interface AgentIteration {
   maxAttempts(input: AttemptInput): number;
   /** A trial ran: read its outcome from the log, keep or revert, decide whether to go on. */
   succeeded(input: AttemptInput, artifact: string, log: string, now: Date): IterationDecision;
-  /** A trial failed (its diagnosis done): record it, decide whether to go on. */
-  failed(input: AttemptInput, reason: string, error: string, now: Date): IterationDecision;
+  /** A trial failed (its diagnosis done): record it, decide whether to go on. `artifact`: what the attempt stored. */
+  failed(input: AttemptInput, reason: string, error: string, now: Date, artifact?: string): IterationDecision;
   /** The model said stop (an answer with stop: true). */
   stopped(input: AttemptInput, why: string): IterationDecision;
   /** The step's result and outputs when it ends with a best artifact; undefined when there is none. */

@@ -610,7 +610,8 @@ export class StepReconciler {
       const input = await this.attemptInput(step, attempt);
       this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
       await this.cleanupAttempts(step, attempt, driver, false);
-      const decision = driver.iteration.failed(input, reason, error, this.now());
+      const stored = (await this.attemptConfigMap(step, attempt))?.data?.[ATTEMPT_KEYS.artifact];
+      const decision = driver.iteration.failed(input, reason, error, this.now(), stored);
       if (decision.continue && attempt < (status.maxAttempts ?? 1)) {
         status.optimization = decision.state;
         status.advice = advice;

@@ -39,6 +39,24 @@ describe('fractale demo', () => {
     expect(servers()).toBe(before);
   });
 
+  it('optimize: builds and runs LAMMPS, then makes the run faster and prints the trials', async () => {
+    const results = tempDir();
+    const result = await fractale(['demo', 'optimize', '--results', results], testIO());
+    expect(result.code, result.stderr).toBe(0);
+    const out = result.stdout;
+    expect(out).toContain('Model: scripted answers from demo/optimize-lammps.script.yaml');
+    expect(out).toContain('Cluster: simulated at');
+    expect(out).toContain('(demo/optimize.behaviors.yaml)');
+    expect(out).toContain('Plan optimize-lammps: Succeeded (model answers were scripted)');
+    expect(out).toMatch(/Best [\d.]+ timesteps\/s \(baseline [\d.]+, ratio [\d.]+\)/);
+    expect(out).toMatch(/^\s+1\s+kept\s+[\d.]+ ±[\d.]+\s+4 MPI ranks with mpirun/m);
+    expect(out).toMatch(/^\s+2\s+failed\s+- ±-\s+use the host network for MPI/m);
+    expect(out).toMatch(/^\s+3\s+reverted\s+/m);
+    expect(out.trimEnd().split('\n').at(-1)).toBe(
+      'The simulated cluster is stopped; run `npm run demo -- optimize --keep` to explore it with kubectl',
+    );
+  }, 120_000);
+
   it('through the installed command: one results folder, emptied by each run, and the --keep hint of a checkout', async () => {
     const tmp = tempDir('fractale-demo-tmp-');
     const folder = join(tmp, 'fractale-demo');

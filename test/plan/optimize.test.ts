@@ -77,6 +77,7 @@ async function expectTheStory(op: TestOperator, jobs: string[]) {
   expect(optimization.bestAttempt).toBe(2);
   expect(optimization.ratio).toBeGreaterThan(2);
   expect(optimization.trials[2]!.message).toContain('hostNetwork');
+  expect(optimization.trials[2]!.change).toBe('use the host network for MPI');
   expect(optimization.trials[3]!.median).toBeLessThan(optimization.best!);
   expect(optimization.stopReason).toContain('2 trial(s) in a row did not beat the best (plateau 2)');
   // The best manifest is the step's output; the refused trial made no Job.

@@ -252,7 +252,7 @@ const iteration: AgentIteration = {
     }
     return decideNext(state, input, now, `Trial ${trialNumber} (${change ?? 'a change'}): ${record.message}`);
   },
-  failed(input, reason, error, now) {
+  failed(input, reason, error, now, artifact) {
     const state = structuredClone(stateOf(input));
     if (!bestTrial(state))
       return {
@@ -263,10 +263,16 @@ const iteration: AgentIteration = {
         message: `The starting Job could not be measured: ${error.slice(0, 600)}`,
       };
     const trialNumber = state.trials.length;
+    // What the trial tried: the stored Job's header, or the model's JSON when it was refused unstored.
+    const header = artifact ? readHeader(artifact) : {};
+    const proposal = !header.change && artifact ? parseProposal(artifact) : undefined;
+    const tried = proposal?.ok && !proposal.proposal.stop ? proposal.proposal : header;
     state.trials.push({
       trial: trialNumber,
       attempt: input.attempt,
       from: bestTrial(state)!.attempt,
+      ...(tried.change ? { change: tried.change } : {}),
+      ...(tried.reason ? { reason: tried.reason } : {}),
       figures: [],
       outcome: 'failed',
       message: `${reason}: ${error}`.slice(0, 1000),

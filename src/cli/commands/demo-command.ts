@@ -8,9 +8,9 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
   program
     .command('demo')
     .description(
-      'Run plans/run-lammps.yaml on a simulated cluster (scripted model unless GEMINI_API_KEY is set), or with `experiment` a small experiment and its report',
+      'Run plans/run-lammps.yaml on a simulated cluster (scripted model unless GEMINI_API_KEY is set); `optimize`: build, run and make LAMMPS faster; `experiment`: a small experiment and its report',
     )
-    .argument('[which]', 'lammps (the default) or experiment', 'lammps')
+    .argument('[which]', 'lammps (the default), optimize or experiment', 'lammps')
     .option('--keep', 'keep the simulated cluster running after the plan, until Ctrl-C, for kubectl')
     .option(
       '--results <dir>',
@@ -23,8 +23,9 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         await runExperimentDemo(options, ctx);
         return;
       }
-      if (which !== 'lammps') throw new UserError(`unknown demo "${which}": choose lammps or experiment`);
-      const { runDemo } = await import('./demo.ts');
-      await runDemo(options, ctx);
+      if (which !== 'lammps' && which !== 'optimize')
+        throw new UserError(`unknown demo "${which}": choose lammps, optimize or experiment`);
+      const { runDemo, LAMMPS_DEMO, OPTIMIZE_DEMO } = await import('./demo.ts');
+      await runDemo(options, ctx, which === 'optimize' ? OPTIMIZE_DEMO : LAMMPS_DEMO);
     });
 }

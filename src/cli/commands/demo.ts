@@ -33,8 +33,6 @@ export const DEMO_SCRIPT = root('demo/run-lammps.script.yaml');
 export const DEMO_REGISTRY = SIM_REGISTRY;
 /** Where the results go without --results: one folder, emptied by each run, so runs leave no trail. */
 export const DEMO_RESULTS = join(tmpdir(), 'fractale-demo');
-/** In a checkout `npm run demo -- --keep`; where the package is installed, `fractale demo --keep`. */
-const DEMO_KEEP = FRACTALE === 'fractale' ? 'fractale demo --keep' : 'npm run demo -- --keep';
 /** Simulated durations are multiplied by this: the LAMMPS build and run take seconds, not minutes. */
 export const DEMO_SPEED = 0.05;
 
@@ -44,9 +42,40 @@ export interface DemoOptions {
   speed?: number;
 }
 
+/** A demo's plan, its scripted answers and the cluster it runs on. */
+export interface DemoStory {
+  /** What `fractale demo <name>` runs. */
+  name: string;
+  plan: string;
+  script: string;
+  /** The simulated cluster's behaviours; default behaviors/default.yaml. */
+  behaviors?: string;
+  title: string;
+}
+
+export const LAMMPS_DEMO: DemoStory = {
+  name: 'lammps',
+  plan: DEMO_PLAN,
+  script: DEMO_SCRIPT,
+  title: 'plans/run-lammps.yaml (build LAMMPS, then run the reaxff HNS example)',
+};
+
+export const OPTIMIZE_DEMO: DemoStory = {
+  name: 'optimize',
+  plan: root('plans/optimize-lammps.yaml'),
+  script: root('demo/optimize-lammps.script.yaml'),
+  behaviors: root('demo/optimize.behaviors.yaml'),
+  title: 'plans/optimize-lammps.yaml (build LAMMPS, run reaxff HNS, then make the run faster)',
+};
+
+const relative = (path: string) => path.slice(root('').length);
+
 type Step = AgentStep & KubeObject;
 
-export function demoModel(env: NodeJS.ProcessEnv): { model: LanguageModel; scripted: boolean } {
+export function demoModel(
+  env: NodeJS.ProcessEnv,
+  script: string = DEMO_SCRIPT,
+): { model: LanguageModel; scripted: boolean } {
   if (env['GEMINI_API_KEY']) {
     try {
       return { model: createModel({ provider: 'gemini' }, { env }), scripted: false };
@@ -55,7 +84,7 @@ export function demoModel(env: NodeJS.ProcessEnv): { model: LanguageModel; scrip
       throw error;
     }
   }
-  return { model: ScriptedModel.fromFile(DEMO_SCRIPT), scripted: true };
+  return { model: ScriptedModel.fromFile(script), scripted: true };
 }
 
 /** The summary: per step, attempts, why earlier attempts failed, seconds and tokens. */
@@ -77,24 +106,28 @@ export function demoSummary(doc: ResultsDocument, steps: Step[], scripted: boole
   return lines;
 }
 
-export async function runDemo(options: DemoOptions, ctx: CommandContext): Promise<void> {
+export async function runDemo(
+  options: DemoOptions,
+  ctx: CommandContext,
+  story: DemoStory = LAMMPS_DEMO,
+): Promise<void> {
   const { io } = ctx;
-  const { model, scripted } = demoModel(io.env);
+  const { model, scripted } = demoModel(io.env, story.script);
   const speed = options.speed ?? DEMO_SPEED;
-  println(io.stdout, 'fractale demo: plans/run-lammps.yaml (build LAMMPS, then run the reaxff HNS example)');
+  println(io.stdout, `fractale demo: ${story.title}`);
   println(
     io.stdout,
     scripted
-      ? `Model: scripted answers from demo/run-lammps.script.yaml, no model is called (set GEMINI_API_KEY to use Gemini)`
+      ? `Model: scripted answers from ${relative(story.script)}, no model is called (set GEMINI_API_KEY to use Gemini)`
       : `Model: Gemini (${model.model}), because GEMINI_API_KEY is set; answers will differ from the scripted story`,
   );
   let sim: SimCluster | undefined;
   let operator: Manager | undefined;
   try {
-    sim = await startSimCluster({ speed });
+    sim = await startSimCluster({ speed, ...(story.behaviors ? { behaviors: story.behaviors } : {}) });
     println(
       io.stdout,
-      `Cluster: simulated at ${sim.url} (behaviors/default.yaml), time runs ${Math.round(1 / speed)}x faster`,
+      `Cluster: simulated at ${sim.url} (${story.behaviors ? relative(story.behaviors) : 'behaviors/default.yaml'}), time runs ${Math.round(1 / speed)}x faster`,
     );
     const conn = await connect({ kubeconfig: sim.kubeconfigPath }, io);
     const config = loadConfig(
@@ -104,7 +137,7 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
     operator = createOperator({ kubeConfig: conn.kubeConfig, config, logger: silentLogger(), model });
     await operator.start();
     println(io.stdout, '');
-    const plan = readPlanFile(DEMO_PLAN);
+    const plan = readPlanFile(story.plan);
     const done = await applyAndFollow(conn, plan, ctx);
     if (!done) return;
     const doc = await planResults(conn.client, done);
@@ -115,8 +148,12 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
     const file = writeResultsFile(dir, doc, io.now());
     println(io.stdout, '');
     for (const line of demoSummary(doc, items, scripted)) println(io.stdout, line);
-    const log = doc.steps.at(-1)?.result?.trimEnd();
-    if (log) {
+    const last = doc.steps.at(-1);
+    const log = last?.result?.trimEnd();
+    if (log && last?.agent === 'optimize') {
+      println(io.stdout, "The optimize step's trials (trial, outcome, timesteps/s median ± spread, change):");
+      for (const line of log.split('\n')) println(io.stdout, `  ${line}`);
+    } else if (log) {
       println(io.stdout, 'The end of the LAMMPS log:');
       for (const line of log.split('\n').slice(-4)) println(io.stdout, `  ${line}`);
     }
@@ -126,12 +163,16 @@ export async function runDemo(options: DemoOptions, ctx: CommandContext): Promis
       println(io.stdout, `The cluster keeps running until Ctrl-C. Look around with kubectl:`);
       println(io.stdout, `  export KUBECONFIG=${sim.kubeconfigPath}`);
       println(io.stdout, '  kubectl get agentplans,agentsteps,jobs,pods,configmaps');
-      println(io.stdout, '  kubectl describe agentstep run-lammps-build');
-      println(io.stdout, `  ${FRACTALE} logs run-lammps-run`);
+      println(io.stdout, `  kubectl describe agentstep ${plan.metadata.name}-build`);
+      println(io.stdout, `  ${FRACTALE} logs ${plan.metadata.name}-run`);
       await aborted(io.signal);
       println(io.stdout, 'Stopping the operator and the simulated cluster');
     } else {
-      println(io.stdout, `The simulated cluster is stopped; run \`${DEMO_KEEP}\` to explore it with kubectl`);
+      // In a checkout `npm run demo -- [which] --keep`; where the package is installed, `fractale demo`.
+      const which = story.name === 'lammps' ? '' : `${story.name} `;
+      const keep =
+        FRACTALE === 'fractale' ? `fractale demo ${which}--keep` : `npm run demo -- ${which}--keep`;
+      println(io.stdout, `The simulated cluster is stopped; run \`${keep}\` to explore it with kubectl`);
     }
   } finally {
     await operator?.stop(1000);

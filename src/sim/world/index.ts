@@ -169,7 +169,11 @@ async function serveKubeletApi(
     port: (server.address() as AddressInfo).port,
     async close() {
       for (const close of [...closers]) close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // kube-apiserver keeps its proxied log connections alive (idle for up to 90 s): close() alone
+      // waits for them, and stopping the world then took a minute after many log reads.
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

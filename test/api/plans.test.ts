@@ -24,6 +24,7 @@ describe('sample plans and steps', () => {
       'cost-estimate.yaml',
       'flux-batch.yaml',
       'minicluster-lammps.yaml',
+      'optimize-lammps.yaml',
       'run-lammps.yaml',
       'steps/build-lammps.yaml',
       'steps/kubernetes-job-lammps.yaml',

@@ -13,7 +13,6 @@ import { RESOURCES } from '../../src/kube/resources.ts';
 import { ScriptedModel } from '../../src/llm/scripted.ts';
 import type { ResultsDocument } from '../../src/results/document.ts';
 import { fractale } from '../cli/io.ts';
-import { eventually } from '../helpers/kubeconfig.ts';
 import { startTestOperator, type TestOperator, waitForPhase } from '../helpers/operator.ts';
 
 type Plan = AgentPlan & { metadata: { name: string } };
@@ -129,17 +128,19 @@ describe('the optimize agent in a plan', () => {
       ...(readPlanFile(PLAN) as Plan),
       metadata: { name: 'optimize-lammps', namespace: 'default' },
     } as never);
-    // Restart while the kept trial (attempt 2) runs.
-    await eventually(
-      async () => {
-        const step = await op.client.find<Step>(RESOURCES.agentSteps, 'default', 'optimize-lammps-optimize');
-        return step?.status?.attempt === 2 && ['Deploying', 'Running'].includes(step.status.phase ?? '')
-          ? true
-          : undefined;
-      },
-      240_000,
-      10,
-    );
+    // Restart while the kept trial (attempt 2) runs: seen on a watch, which misses no status write
+    // (polling could miss a trial that runs for a fraction of a second on a fast machine).
+    let seen!: () => void;
+    const midTrial = new Promise<void>((resolve) => {
+      seen = resolve;
+    });
+    const unwatch = op.sim.watch(RESOURCES.agentSteps, (_event, object) => {
+      const step = object as Step;
+      if (step.metadata.name !== 'optimize-lammps-optimize') return;
+      if (step.status?.attempt === 2 && ['Deploying', 'Running'].includes(step.status.phase ?? '')) seen();
+    });
+    await midTrial;
+    unwatch();
     await op.restart();
     await expectTheStory(op, jobs.created);
     jobs.stop();

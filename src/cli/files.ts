@@ -12,7 +12,8 @@ import {
 import { validateAgentExperiment } from '../experiment/validate.ts';
 import { UserError } from './errors.ts';
 
-function readYaml(file: string): unknown[] {
+/** The documents of a YAML file; errors name the file, and show the excerpt of a YAML error. */
+export function readYaml(file: string, expected = 'an AgentPlan, an AgentStep or a seed plan'): unknown[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -26,12 +27,12 @@ function readYaml(file: string): unknown[] {
   // The yaml library's message ends with an excerpt of the line and a caret under the problem.
   if (broken.length > 0) throw new UserError(`${file}: not valid YAML: ${broken[0]!.message.trimEnd()}`);
   const values = docs.map((d) => d.toJS()).filter((d) => d !== null);
-  if (values.length === 0)
-    throw new UserError(`${file} holds no document: expected an AgentPlan, an AgentStep or a seed plan`);
+  if (values.length === 0) throw new UserError(`${file} holds no document: expected ${expected}`);
   return values;
 }
 
-const invalid = (file: string, errors: string[]) =>
+/** A file's validation errors, one per line, as every command reports them. */
+export const invalid = (file: string, errors: string[]) =>
   new UserError(`${file} is invalid:\n${errors.map((e) => `  * ${e}`).join('\n')}`);
 
 /** Reads a plan file that holds an AgentPlan or a seed plan, and returns a validated AgentPlan. */

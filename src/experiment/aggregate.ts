@@ -38,9 +38,7 @@ export async function readExperimentRuns(
   const list = await client.list<ConfigMap>(RESOURCES.configMaps, namespace, {
     labelSelector: `${RESULTS_LABEL}=${labelValue(experiment)}`,
   });
-  return list.items
-    .filter((cm) => cm.metadata.labels?.[RESULTS_LABEL] === labelValue(experiment))
-    .flatMap((cm) => Object.values(cm.binaryData ?? {}).map(decodeRun));
+  return list.items.flatMap((cm) => Object.values(cm.binaryData ?? {}).map(decodeRun));
 }
 
 /**
@@ -81,6 +79,11 @@ export class ExperimentResults {
         plans.set(plan, cm.data?.[plan] ?? 'Unknown');
       }
     return { plans, refs: chunks.map((cm) => cm.metadata.name!) };
+  }
+
+  /** The ConfigMaps holding the experiment's results, in order. */
+  async refs(namespace: string, experiment: string): Promise<string[]> {
+    return (await this.chunks(namespace, experiment)).map((cm) => cm.metadata.name!);
   }
 
   /** Stores a run's results in the last ConfigMap with room, or a new one. Storing twice changes nothing. */

@@ -17,7 +17,7 @@ import type { Cache } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
-import { clip, setCondition } from '../step/conditions.ts';
+import { clipMessages, setSucceeded } from '../step/conditions.ts';
 import type { ExperimentResults } from './aggregate.ts';
 import { type ExperimentRun, experimentCells, experimentRuns } from './matrix.ts';
 import { validateAgentExperiment } from './validate.ts';
@@ -163,7 +163,8 @@ export class ExperimentReconciler {
     }
 
     this.count(pass, runs, stored.plans, created);
-    status.resultsRefs = (await this.deps.results.stored(namespace, experiment.metadata.name!)).refs;
+    // Read again: a run stored in this pass may have started a new ConfigMap.
+    status.resultsRefs = await this.deps.results.refs(namespace, experiment.metadata.name!);
     if (status.collected === runs.length) {
       if (status.phase !== 'Completed')
         this.finish(
@@ -295,18 +296,12 @@ export class ExperimentReconciler {
   }
 
   private setRunning(pass: Pass, reason: string, message: string): void {
-    const { status, experiment } = pass;
-    status.reason = reason;
-    status.message = message;
-    status.conditions = setCondition(
-      status.conditions,
-      {
-        type: 'Succeeded',
-        status: 'Unknown',
-        reason,
-        message,
-        observedGeneration: experiment.metadata.generation ?? 0,
-      },
+    setSucceeded(
+      pass.status,
+      'Unknown',
+      reason,
+      message,
+      pass.experiment.metadata.generation ?? 0,
       this.now(),
     );
   }
@@ -314,31 +309,16 @@ export class ExperimentReconciler {
   private finish(pass: Pass, phase: 'Completed' | 'Failed', reason: string, message: string): void {
     const { status, experiment } = pass;
     status.phase = phase;
-    status.reason = reason;
-    status.message = message;
     status.completionTime = iso(this.now());
-    status.conditions = setCondition(
-      status.conditions,
-      {
-        type: 'Succeeded',
-        status: phase === 'Completed' ? 'True' : 'False',
-        reason,
-        message,
-        observedGeneration: experiment.metadata.generation ?? 0,
-      },
-      this.now(),
-    );
+    const generation = experiment.metadata.generation ?? 0;
+    setSucceeded(status, phase === 'Completed' ? 'True' : 'False', reason, message, generation, this.now());
     pass.events.push({ type: phase === 'Completed' ? 'Normal' : 'Warning', reason, message });
     this.deps.logger.info({ experiment: experiment.metadata.name, phase, reason }, message);
   }
 
   private async writeStatus(pass: Pass): Promise<void> {
     const { experiment, status } = pass;
-    if (status.message !== undefined) status.message = clip(status.message, 4096);
-    status.conditions = status.conditions?.map((c) =>
-      c.message !== undefined ? { ...c, message: clip(c.message, 4096) } : c,
-    );
-    if (status.conditions === undefined) delete status.conditions;
+    clipMessages(status);
     const changed = await this.statusWriter.write(pass.key, experiment, status, (s) =>
       s.startTime ? { ...s, usage: withElapsed(s.usage, s.startTime, s.completionTime, this.now()) } : s,
     );

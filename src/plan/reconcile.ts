@@ -22,7 +22,7 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { StatusWriter } from '../runtime/status.ts';
 import type { BackgroundTasks } from '../runtime/tasks.ts';
-import { clip, setCondition, UNFIXABLE_BY_MODEL } from '../step/conditions.ts';
+import { clipMessages, setCondition, setSucceeded, UNFIXABLE_BY_MODEL } from '../step/conditions.ts';
 import { mergeStepContext } from './context.ts';
 
 export type AgentPlanObject = AgentPlan & KubeObject;
@@ -427,39 +427,15 @@ export class PlanReconciler {
   }
 
   private setRunning(pass: Pass, reason: string, message: string): void {
-    const { status, plan } = pass;
-    status.reason = reason;
-    status.message = message;
-    status.conditions = setCondition(
-      status.conditions,
-      {
-        type: 'Succeeded',
-        status: 'Unknown',
-        reason,
-        message,
-        observedGeneration: plan.metadata.generation ?? 0,
-      },
-      this.now(),
-    );
+    setSucceeded(pass.status, 'Unknown', reason, message, pass.plan.metadata.generation ?? 0, this.now());
   }
 
   private finish(pass: Pass, phase: 'Succeeded' | 'Failed', reason: string, message: string): void {
     const { status, plan } = pass;
     status.phase = phase;
-    status.reason = reason;
-    status.message = message;
     status.completionTime = iso(this.now());
-    status.conditions = setCondition(
-      status.conditions,
-      {
-        type: 'Succeeded',
-        status: phase === 'Succeeded' ? 'True' : 'False',
-        reason,
-        message,
-        observedGeneration: plan.metadata.generation ?? 0,
-      },
-      this.now(),
-    );
+    const generation = plan.metadata.generation ?? 0;
+    setSucceeded(status, phase === 'Succeeded' ? 'True' : 'False', reason, message, generation, this.now());
     pass.events.push({ type: phase === 'Succeeded' ? 'Normal' : 'Warning', reason, message });
     this.deps.logger.info({ plan: plan.metadata.name, phase, reason }, message);
   }
@@ -467,11 +443,7 @@ export class PlanReconciler {
   private async writeStatus(pass: Pass): Promise<void> {
     const { plan, status } = pass;
     // The CRD bounds the message (src/api/agentplan.ts); an invalid plan's errors can be longer.
-    if (status.message !== undefined) status.message = clip(status.message, 4096);
-    status.conditions = status.conditions?.map((c) =>
-      c.message !== undefined ? { ...c, message: clip(c.message, 4096) } : c,
-    );
-    if (status.conditions === undefined) delete status.conditions;
+    clipMessages(status);
     const changed = await this.statusWriter.write(pass.key, plan, status, (s) =>
       s.startTime ? { ...s, usage: withElapsed(s.usage, s.startTime, s.completionTime, this.now()) } : s,
     );

@@ -81,3 +81,39 @@ export function setCondition(
   else list.push(condition);
   return list;
 }
+
+interface SucceededStatus {
+  reason?: string | undefined;
+  message?: string | undefined;
+  conditions?: Condition[] | undefined;
+}
+
+/**
+ * Sets a plan's or an experiment's reason, message and its Succeeded condition: Unknown while it
+ * works, True or False once it ended (as Tekton's runs report theirs).
+ */
+export function setSucceeded(
+  status: SucceededStatus,
+  value: Condition['status'],
+  reason: string,
+  message: string,
+  generation: number,
+  now: Date,
+): void {
+  status.reason = reason;
+  status.message = message;
+  status.conditions = setCondition(
+    status.conditions,
+    { type: 'Succeeded', status: value, reason, message, observedGeneration: generation },
+    now,
+  );
+}
+
+/** The status's message and its conditions' messages cut to the CRD's bounds before a write. */
+export function clipMessages(status: SucceededStatus, max = 4096): void {
+  if (status.message !== undefined) status.message = clip(status.message, max);
+  status.conditions = status.conditions?.map((c) =>
+    c.message !== undefined ? { ...c, message: clip(c.message, max) } : c,
+  );
+  if (status.conditions === undefined) delete status.conditions;
+}

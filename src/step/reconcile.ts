@@ -606,10 +606,10 @@ export class StepReconciler {
   ): Promise<void> {
     const { status, step } = pass;
     const attempt = status.attempt ?? 1;
+    this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
+    await this.cleanupAttempts(step, attempt, driver, false);
     if (driver.iteration) {
       const input = await this.attemptInput(step, attempt);
-      this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
-      await this.cleanupAttempts(step, attempt, driver, false);
       const stored = (await this.attemptConfigMap(step, attempt))?.data?.[ATTEMPT_KEYS.artifact];
       const decision = driver.iteration.failed(input, reason, error, this.now(), stored);
       if (decision.continue && attempt < (status.maxAttempts ?? 1)) {
@@ -622,8 +622,6 @@ export class StepReconciler {
       await this.endIteration(pass, driver, decision);
       return;
     }
-    this.recordHistory(pass, status.phase ?? 'Generating', reason, error);
-    await this.cleanupAttempts(step, attempt, driver, false);
     if (attempt >= (status.maxAttempts ?? 1)) {
       this.fail(
         pass,

@@ -125,10 +125,7 @@ export async function observeTrial(world: TrialWorld, q: TrialQuery): Promise<Tr
   if ((outcome.state === 'Complete' || outcome.state === 'Failed') && pods.length === 0) {
     // The pods' cache can lag the Jobs' (a watch cut and listed again): the pod holds the log that
     // is the result or the diagnosis, so it is waited for a while before the Job is read without it.
-    const ended = (job.status?.conditions ?? []).find(
-      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-    )?.lastTransitionTime;
-    const endedAt = ended ? Date.parse(String(ended)) : Number.NaN;
+    const endedAt = jobEndedAt(job);
     if (Number.isFinite(endedAt) && q.now - endedAt < POD_CACHE_GRACE_MS) {
       return {
         state: 'running',

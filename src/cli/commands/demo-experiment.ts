@@ -89,10 +89,7 @@ export async function runExperimentDemo(options: ExperimentDemoOptions, ctx: Com
     }
     const done = outcome.object;
     const runs = await readExperimentRuns(conn.client, conn.namespace, name);
-    const summary = analyze(
-      [...runs].sort((a, b) => a.cell.localeCompare(b.cell) || a.repetition - b.repetition),
-      { prices: DEFAULT_PRICES, generated: io.now().toISOString() },
-    );
+    const summary = analyze(runs, { prices: DEFAULT_PRICES, generated: io.now().toISOString() });
     summary.experiment = name;
     let dir = EXPERIMENT_REPORT;
     if (options.results) dir = resolve(io.cwd, options.results);

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseAllDocuments } from 'yaml';
 import { changeTexts } from '../../analysis/change.ts';
 import { analyze, runFromResults } from '../../analysis/index.ts';
 import { DEFAULT_LABEL_CACHE, FileLabelCache, labelChanges } from '../../analysis/labels.ts';
@@ -20,6 +19,7 @@ import { createModel, MODEL_PROVIDERS, ModelConfigError, type ModelProvider } fr
 import { writeReport } from '../../report/index.ts';
 import { type ClusterOptions, type CommandContext, EXIT } from '../command.ts';
 import { UserError } from '../errors.ts';
+import { invalid, readYaml } from '../files.ts';
 import { follow, resumeHint } from '../follow.ts';
 import { createGridView, experimentGrid, experimentHeadline } from '../grid.ts';
 import { type CliIO, println } from '../io.ts';
@@ -41,26 +41,13 @@ const connectForExperiments = (options: ClusterOptions, io: CliIO) =>
 
 /** Reads and validates an AgentExperiment file; errors name the file and every field. */
 export function readExperimentFile(file: string): AgentExperiment {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UserError(
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  const docs = parseAllDocuments(text);
-  const broken = docs.flatMap((d) => d.errors);
-  if (broken.length > 0) throw new UserError(`${file}: not valid YAML: ${broken[0]!.message.trimEnd()}`);
-  const doc = docs.map((d) => d.toJS()).find((d) => d !== null);
-  if (!doc) throw new UserError(`${file} holds no document: expected an AgentExperiment`);
+  const [doc] = readYaml(file, 'an AgentExperiment');
   if ((doc as { kind?: unknown }).kind !== 'AgentExperiment')
     throw new UserError(
       `${file}: kind must be AgentExperiment, not ${JSON.stringify((doc as { kind?: unknown }).kind)}`,
     );
   const result = validateAgentExperiment(doc);
-  if (!result.ok)
-    throw new UserError(`${file} is invalid:\n${result.errors.map((e) => `  * ${e}`).join('\n')}`);
+  if (!result.ok) throw invalid(file, result.errors);
   if (!result.value.metadata.name) throw new UserError(`${file}: metadata.name is required (or give --name)`);
   return result.value;
 }
@@ -224,7 +211,7 @@ function analysisOptions(options: ReportOptions, io: CliIO): AnalysisOptions {
  */
 async function summarize(runs: RunRecord[], options: ReportOptions, io: CliIO): Promise<Summary> {
   const base = analysisOptions(options, io);
-  const summary = analyze(sortRuns(runs), base);
+  const summary = analyze(runs, base);
   if (!options.analyze) return summary;
   if (!(MODEL_PROVIDERS as readonly string[]).includes(options.provider))
     throw new UserError(
@@ -257,7 +244,7 @@ async function summarize(runs: RunRecord[], options: ReportOptions, io: CliIO): 
     io.stderr,
     `Labelled ${Object.keys(result.labels).length} change(s) with ${model.provider}/${model.model}: ${result.asked} model call(s), the rest from ${cache.path}${result.failures.length ? `; ${result.failures.length} could not be labelled (${result.failures[0]!.message})` : ''}`,
   );
-  return analyze(sortRuns(runs), { ...base, labels: result.labels });
+  return analyze(runs, { ...base, labels: result.labels });
 }
 
 /** Writes the report and prints where it is and the headline figures. */
@@ -308,9 +295,6 @@ async function reportExperiment(name: string, options: ReportOptions, ctx: Comma
   summary.experiment = name;
   await writeAndTell(summary, options, `Experiment ${name}`, io);
 }
-
-const sortRuns = (runs: RunRecord[]) =>
-  [...runs].sort((a, b) => a.cell.localeCompare(b.cell) || a.repetition - b.repetition);
 
 /** `fractale report plan1 plan2 …` or `-l selector`: the same report over plans of any origin. */
 async function reportPlans(names: string[], options: ReportOptions, ctx: CommandContext) {

@@ -63,6 +63,14 @@ export class ExperimentReconciler {
   private readonly statusWriter: StatusWriter;
   /** Plans this process created that its cache may not show yet, by experiment key: they count as running. */
   private readonly created = new Map<string, Set<string>>();
+  /**
+   * Each experiment's validation, by the generation it was made for: every plan's event reconciles
+   * the experiment, and validating every merged plan again each time is work a spec edit alone redoes.
+   */
+  private readonly validated = new Map<
+    string,
+    { version: string; result: ReturnType<typeof validateAgentExperiment> }
+  >();
 
   constructor(deps: ExperimentReconcilerDeps) {
     this.deps = deps;
@@ -80,6 +88,7 @@ export class ExperimentReconciler {
       // Plans and results ConfigMaps are owned by the experiment: the garbage collector removes them.
       this.statusWriter.forget(key);
       this.created.delete(key);
+      this.validated.delete(key);
       this.deps.results.forget(namespace, name);
       return undefined;
     }
@@ -96,7 +105,13 @@ export class ExperimentReconciler {
     // An invalid experiment stays Failed until its spec is edited; an edit that fixes it runs it.
     if (status.phase === 'Failed' && status.observedGeneration === generation) return;
     status.observedGeneration = generation;
-    const valid = validateAgentExperiment(experiment);
+    const version = `${experiment.metadata.uid}/${generation}`;
+    let memo = this.validated.get(pass.key);
+    if (memo?.version !== version) {
+      memo = { version, result: validateAgentExperiment(experiment) };
+      this.validated.set(pass.key, memo);
+    }
+    const valid = memo.result;
     if (!valid.ok) {
       this.finish(
         pass,
